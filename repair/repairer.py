@@ -1,0 +1,158 @@
+"""The façade: detect spun spans, rewrite them, apply the edits."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from . import __version__
+from .chunks import DEFAULT_BLOCK_CHARS, Block, split_blocks
+from .components import (
+    ComponentError,
+    Detector,
+    Rewriter,
+    default_model_dir,
+    folder_fingerprint,
+    load_component,
+    read_component_config,
+)
+from .edits import Edit, RepairResult, Span, apply_edits
+
+DEFAULT_THRESHOLD = 0.5
+# folders tried in order inside a model dir for each role; the lexicon baseline is the fallback
+DETECTOR_FOLDERS = ("detector", "lexicon")
+REWRITER_FOLDERS = ("rewriter", "lexicon")
+
+
+def _first_model_folder(model_dir: Path, names: Sequence[str]) -> Path:
+    for name in names:
+        if (model_dir / name / "component.json").is_file():
+            return model_dir / name
+    raise ComponentError(f"no model in {model_dir} (looked for {', '.join(names)})")
+
+
+def _component_id(component, folder: Path | None) -> str:
+    name = getattr(component, "name", type(component).__name__)
+    return f"{name}@{folder_fingerprint(folder)}" if folder else name
+
+
+class Repairer:
+    """``repair(text)`` = ``rewrite(text, detect(text))`` applied, block by block."""
+
+    def __init__(
+        self,
+        detector: Detector,
+        rewriter: Rewriter,
+        threshold: float = DEFAULT_THRESHOLD,
+        block_chars: int = DEFAULT_BLOCK_CHARS,
+        detector_id: str | None = None,
+        rewriter_id: str | None = None,
+        settings: dict | None = None,
+    ):
+        self.detector = detector
+        self.rewriter = rewriter
+        self.threshold = threshold
+        self.block_chars = block_chars
+        self.detector_id = detector_id or _component_id(detector, None)
+        self.rewriter_id = rewriter_id or _component_id(rewriter, None)
+        self.settings = dict(settings or {})
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_dir: os.PathLike | str | None = None,
+        threshold: float | None = None,
+        detector: os.PathLike | str | None = None,
+        rewriter: os.PathLike | str | None = None,
+        **settings,
+    ) -> "Repairer":
+        """Load both stages from a models folder (or explicit component folders)."""
+        root = Path(model_dir) if model_dir else default_model_dir()
+        detector_folder = Path(detector) if detector else _first_model_folder(root, DETECTOR_FOLDERS)
+        rewriter_folder = Path(rewriter) if rewriter else _first_model_folder(root, REWRITER_FOLDERS)
+        if threshold is None:
+            threshold = read_component_config(detector_folder).get("threshold", DEFAULT_THRESHOLD)
+        detector_obj = load_component(detector_folder)
+        rewriter_obj = load_component(rewriter_folder)
+        return cls(
+            detector_obj,
+            rewriter_obj,
+            threshold=float(threshold),
+            detector_id=_component_id(detector_obj, detector_folder),
+            rewriter_id=_component_id(rewriter_obj, rewriter_folder),
+            **settings,
+        )
+
+    @property
+    def signature(self) -> str:
+        parts = [f"detector:{self.detector_id}", f"threshold:{self.threshold:g}", f"rewriter:{self.rewriter_id}"]
+        parts += [f"{key}:{value}" for key, value in sorted(self.settings.items())]
+        parts.append(f"version:{__version__}")
+        return "|".join(parts)
+
+    def blocks(self, text: str) -> list[Block]:
+        return split_blocks(text, self.block_chars)
+
+    def detect(self, text: str) -> list[Span]:
+        return [span.shifted(block.start) for block in self.blocks(text) for span in self._detect_block(block.text)]
+
+    def rewrite(self, text: str, spans: Sequence[Span]) -> list[Edit]:
+        edits: list[Edit] = []
+        for block in self.blocks(text):
+            inside = [s.shifted(-block.start) for s in spans if block.start <= s.start and s.end <= block.end]
+            edits += [e.shifted(block.start) for e in self._rewrite_block(block.text, inside)]
+        return edits
+
+    def repair(self, text: str, skip: Sequence[tuple[int, int]] = ()) -> RepairResult:
+        """Repair ``text``; character ranges in ``skip`` (code, markup, ignored regions) stay untouched."""
+        spans: list[Span] = []
+        edits: list[Edit] = []
+        for block in self.blocks(text):
+            local = [(max(a, block.start) - block.start, min(b, block.end) - block.start)
+                     for a, b in skip if a < block.end and b > block.start]
+            result = self.repair_block(block.text, local)
+            spans += [s.shifted(block.start) for s in result.spans]
+            edits += [e.shifted(block.start) for e in result.edits]
+        return RepairResult(text, tuple(edits), apply_edits(text, edits), self.signature, tuple(spans))
+
+    def repair_stream(self, blocks: Iterable[Block]) -> Iterator[tuple[Block, RepairResult]]:
+        """Repair blocks one at a time (for files too large to hold); offsets stay block-local."""
+        for block in blocks:
+            yield block, self.repair_block(block.text)
+
+    def repair_block(self, text: str, skip: Sequence[tuple[int, int]] = ()) -> RepairResult:
+        spans = self._detect_block(mask(text, skip))
+        spans = [s for s in spans if not any(s.start < b and s.end > a for a, b in skip)]
+        edits = self._rewrite_block(text, spans)
+        return RepairResult(text, tuple(edits), apply_edits(text, edits), self.signature, tuple(spans))
+
+    def _detect_block(self, text: str) -> list[Span]:
+        return list(self.detector.detect(text, self.threshold)) if text.strip() else []
+
+    def _rewrite_block(self, text: str, spans: Sequence[Span]) -> list[Edit]:
+        if not spans:
+            return []
+        edits = [e for e in self.rewriter.rewrite(text, spans) if e.replacement != e.original]
+        return _drop_overlaps(edits)
+
+
+def mask(text: str, skip: Sequence[tuple[int, int]]) -> str:
+    """Blank out skipped ranges (keeping line breaks) so a detector never reads code or markup,
+    while every offset stays valid in the original text."""
+    if not skip:
+        return text
+    chars = list(text)
+    for start, end in skip:
+        for i in range(start, end):
+            if chars[i] not in "\r\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
+def _drop_overlaps(edits: list[Edit]) -> list[Edit]:
+    """Keep the higher-scoring edit where two overlap: a rewriter may widen a span (a/an)."""
+    kept: list[Edit] = []
+    for edit in sorted(edits, key=lambda e: -e.score):
+        if all(edit.end <= k.start or edit.start >= k.end for k in kept):
+            kept.append(edit)
+    return sorted(kept, key=lambda e: e.start)
