@@ -1,0 +1,324 @@
+"""Train, evaluate and tune the seq2seq rewriter (repair/rewrite.py).
+
+Train (resumes from runs/rewriter/checkpoint.pt, stops after --minutes of training time):
+    nohup nice python scripts/train_rewriter.py train --data /work/data --minutes 50 &
+Evaluate on gold spans (oracle detection) plus clean distractor words, and tune the decision
+settings (fit weight, keep margin) on dev; --save writes the tuned settings into the model:
+    python scripts/train_rewriter.py evaluate --data /work/data --split dev --tune --save
+Never point --data at /work/shared/eval: that set is for the final evaluation only.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import random
+import shlex
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from repair.edits import Span  # noqa: E402
+from repair.rewrite import (  # noqa: E402
+    DecideConfig,
+    ModelConfig,
+    Seq2SeqRewriter,
+    consistent_choices,
+    training_loss,
+    training_pairs,
+)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def fail(message: str) -> None:
+    print(f"train_rewriter: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def read_docs(path: Path, limit: int | None = None) -> list[dict]:
+    if not path.is_file():
+        fail(f"no data file {path}")
+    docs = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            docs.append(json.loads(line))
+            if limit and len(docs) >= limit:
+                break
+    return docs
+
+
+def guard_data(path: Path) -> None:
+    if "shared/eval" in str(path.resolve()):
+        fail("refusing to train or tune on the evaluation set")
+
+
+# --------------------------------------------------------------------------- training
+
+def lr_at(step_fraction: float, warm: float, peak: float) -> float:
+    """Warm-up then cosine decay over the time budget (so a resumed run continues the schedule)."""
+    if step_fraction < warm:
+        return peak * step_fraction / warm
+    progress = min(1.0, (step_fraction - warm) / max(1e-9, 1 - warm))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train(args) -> None:
+    import torch
+
+    guard_data(Path(args.data))
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    runs = Path(args.runs)
+    runs.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+
+    docs = read_docs(Path(args.data) / "train.jsonl.gz", args.max_docs)
+    pairs = [p for doc in docs for p in training_pairs(doc, rng, keep_rate=args.keep_rate)]
+    if not pairs:
+        fail("no training pairs in the data")
+    n_targets = sum(len(p.spans) for p in pairs)
+    print(f"{len(docs)} docs -> {len(pairs)} marked sentences, {n_targets} targets", flush=True)
+
+    config = ModelConfig(encoder_layers=args.encoder_layers, tuned_layers=args.tuned_layers,
+                         decoder_layers=args.decoder_layers)
+    rewriter = Seq2SeqRewriter.fresh(config)
+    net = rewriter.net.to(args.device)
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    state = {"step": 0, "seconds": 0.0, "examples": 0, "epoch": 0, "position": 0}
+    checkpoint = runs / CHECKPOINT
+    if checkpoint.is_file() and not args.fresh:
+        saved = torch.load(checkpoint, map_location=args.device, weights_only=False)
+        if saved.get("model_config") != asdict(config):
+            fail(f"{checkpoint} was made with other model settings; use --fresh or the same settings")
+        net.load_state_dict(saved["model"], strict=False)
+        optimizer.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+        print(f"resumed at step {state['step']} after {state['seconds'] / 60:.1f} min", flush=True)
+
+    budget = args.minutes * 60.0
+    order = list(range(len(pairs)))
+    random.Random(args.seed + state["epoch"]).shuffle(order)
+    net.train()
+    # the frozen layers keep dropout off: they are used as pretrained feature extractors
+    log = open(runs / "log.txt", "a", encoding="utf-8")
+    started, last_save, running = time.time(), time.time(), None
+    base_seconds = state["seconds"]
+    while state["seconds"] < budget and (not args.max_steps or state["step"] < args.max_steps):
+        if state["position"] >= len(order):
+            state["epoch"] += 1
+            state["position"] = 0
+            random.Random(args.seed + state["epoch"]).shuffle(order)
+        batch = [pairs[i] for i in order[state["position"]:state["position"] + args.batch]]
+        state["position"] += args.batch
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(state["seconds"] / budget, 0.05, args.lr)
+        loss, count = training_loss(net, rewriter.codec, batch)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        state["step"] += 1
+        state["examples"] += count
+        state["seconds"] = base_seconds + time.time() - started
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if state["step"] % 50 == 0:
+            line = (f"step {state['step']} epoch {state['epoch']} loss {running:.3f} "
+                    f"lr {optimizer.param_groups[0]['lr']:.2e} min {state['seconds'] / 60:.1f}")
+            print(line, flush=True)
+            log.write(line + "\n")
+            log.flush()
+        if time.time() - last_save > args.save_every * 60:
+            save_checkpoint(checkpoint, net, optimizer, state, config)
+            last_save = time.time()
+    save_checkpoint(checkpoint, net, optimizer, state, config)
+    net.eval()
+    rewriter.net = net.to("cpu")
+    info = {
+        "training": {
+            "data": str(args.data),
+            "docs": len(docs),
+            "marked_sentences": len(pairs),
+            "steps": state["step"],
+            "examples_seen": state["examples"],
+            "minutes": round(state["seconds"] / 60, 1),
+            "batch": args.batch,
+            "lr": args.lr,
+            "keep_rate": args.keep_rate,
+            "device": args.device,
+            "final_loss": round(running or float("nan"), 4),
+            "command": "python scripts/train_rewriter.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        }
+    }
+    rewriter.save_pretrained(args.out, extra=info)
+    print(f"saved {args.out} after {state['step']} steps, {state['seconds'] / 60:.1f} min", flush=True)
+
+
+def save_checkpoint(path: Path, net, optimizer, state: dict, config: ModelConfig) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": net.trained_state(), "optimizer": optimizer.state_dict(), "state": state,
+                "model_config": asdict(config)}, tmp)
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def oracle_cases(docs: list[dict], rng: random.Random, distractor_rate: float):
+    """Per document: gold spans (with their originals) plus clean words marked as distractors."""
+    from repair.edits import WORD
+
+    cases = []
+    for doc in docs:
+        spun = doc["spun"]
+        gold = {}
+        for e in doc["edits"]:
+            if e["spun"].strip():
+                gold[(e["spun_start"], e["spun_end"])] = e["original"]
+        free = [m for m in WORD.finditer(spun) if len(m.group()) >= 3
+                and not any(m.start() < b and m.end() > a for a, b in gold)]
+        n = min(len(free), max(1 if not gold else 0, round(distractor_rate * max(len(gold), 3))))
+        distractors = [(m.start(), m.end()) for m in rng.sample(free, n)]
+        spans = sorted([Span(a, b, spun[a:b], 1.0, "gold") for a, b in gold]
+                       + [Span(a, b, spun[a:b], 1.0, "distractor") for a, b in distractors],
+                       key=lambda s: s.start)
+        cases.append((spun, spans, gold))
+    return cases
+
+
+def score_cases(scored, settings: DecideConfig) -> dict:
+    """Edit precision/recall/F0.5 over gold spans and distractors for one decision setting."""
+    tp = fp = fn = restored = clean_changed = 0
+    gold_total = distractor_total = 0
+    for decisions, gold in scored:
+        choices = consistent_choices(decisions, settings)
+        for d in decisions:
+            key = (d.span.start, d.span.end)
+            choice = choices.get(key)
+            if key in gold:
+                gold_total += 1
+                right = choice is not None and choice.text == gold[key].lower().strip()
+                tp += right
+                restored += right
+                fn += not right
+                fp += choice is not None and not right
+            else:
+                distractor_total += 1
+                if choice is not None:
+                    fp += 1
+                    clean_changed += 1
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f05 = 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
+    return {"f0.5": round(f05, 4), "precision": round(p, 4), "recall": round(r, 4),
+            "restoration": round(restored / max(1, gold_total), 4),
+            "distractors_changed": round(clean_changed / max(1, distractor_total), 4),
+            "gold_spans": gold_total, "distractors": distractor_total}
+
+
+def rescore(decisions, fit_weight: float):
+    """Recombine stored model log-probs and fits under another fit weight (no model run)."""
+    from repair.rewrite import Decision, Scored
+
+    def re(s: Scored) -> Scored:
+        return replace(s, score=s.model_logp + fit_weight * s.fit)
+
+    out = []
+    for d in decisions:
+        ranked = tuple(sorted((re(s) for s in d.ranked), key=lambda s: -s.score))
+        out.append(Decision(d.span, re(d.keep), ranked))
+    return out
+
+
+def evaluate(args) -> None:
+    import torch
+
+    guard_data(Path(args.data))
+    torch.set_num_threads(args.threads)
+    rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon)
+    if args.beam is not None:
+        rewriter.decide = replace(rewriter.decide, beam=args.beam)
+        rewriter.source.settings = rewriter.decide
+    docs = read_docs(Path(args.data) / f"{args.split}.jsonl.gz", args.docs)
+    cases = oracle_cases(docs, random.Random(args.seed), args.distractors)
+    started = time.time()
+    scored = [(rewriter.score_spans(text, spans), gold) for text, spans, gold in cases]
+    seconds = time.time() - started
+    n_spans = sum(len(d) for d, _ in scored)
+    print(f"scored {n_spans} spans in {len(cases)} {args.split} docs in {seconds:.1f}s "
+          f"(lexicon: {'yes' if rewriter.source.lexicon is not None else 'no'})", flush=True)
+    base = rewriter.decide
+    result = {"split": args.split, "settings": asdict(base), **score_cases(scored, base)}
+    print(json.dumps(result), flush=True)
+    if args.tune:
+        best = None
+        for fit_weight in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0):
+            rescored = [(rescore(d, fit_weight), g) for d, g in scored]
+            for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
+                for consistency in (1.0, 3.0):
+                    settings = replace(base, fit_weight=fit_weight, keep_margin=margin,
+                                       consistency_margin=consistency)
+                    figures = score_cases(rescored, settings)
+                    if best is None or figures["f0.5"] > best[1]["f0.5"]:
+                        best = (settings, figures)
+        print("best:", json.dumps({"settings": asdict(best[0]), **best[1]}), flush=True)
+        if args.save:
+            meta_path = Path(args.model) / "component.json"
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta["decide"] = asdict(best[0])
+            meta.setdefault("tuning", {})[args.split] = best[1]
+            meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            print(f"wrote tuned settings to {meta_path}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--data", default="data")
+    t.add_argument("--out", default=str(ROOT / "models" / "rewriter"))
+    t.add_argument("--runs", default=str(ROOT / "runs" / "rewriter"))
+    t.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    t.add_argument("--minutes", type=float, default=45.0)
+    t.add_argument("--max-steps", type=int, default=0)
+    t.add_argument("--max-docs", type=int, default=None)
+    t.add_argument("--batch", type=int, default=32, help="marked sentences per step")
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--keep-rate", type=float, default=0.35)
+    t.add_argument("--encoder-layers", type=int, default=ModelConfig.encoder_layers)
+    t.add_argument("--tuned-layers", type=int, default=ModelConfig.tuned_layers)
+    t.add_argument("--decoder-layers", type=int, default=ModelConfig.decoder_layers)
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
+    t.add_argument("--seed", type=int, default=13)
+    t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    e = sub.add_parser("evaluate")
+    e.add_argument("--data", default="data")
+    e.add_argument("--model", default=str(ROOT / "models" / "rewriter"))
+    e.add_argument("--lexicon", default=None, help="lexicon folder (default: beside the model)")
+    e.add_argument("--split", default="dev")
+    e.add_argument("--docs", type=int, default=200)
+    e.add_argument("--distractors", type=float, default=0.3, help="clean words marked per gold span")
+    e.add_argument("--beam", type=int, default=None)
+    e.add_argument("--threads", type=int, default=1)
+    e.add_argument("--seed", type=int, default=7)
+    e.add_argument("--tune", action="store_true")
+    e.add_argument("--save", action="store_true", help="store the tuned settings in component.json")
+    args = parser.parse_args(argv)
+    if args.mode == "train" and args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            fail("--device cuda but no GPU is available")
+    (train if args.mode == "train" else evaluate)(args)
+
+
+if __name__ == "__main__":
+    main()

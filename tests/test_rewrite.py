@@ -1,0 +1,188 @@
+"""The seq2seq rewriter: helpers, a tiny end-to-end training run, and the shipped model."""
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from repair.edits import Span
+from repair.rewrite import (
+    DecideConfig,
+    Decision,
+    Scored,
+    article_for,
+    consistent_choices,
+    detokenize,
+    fix_article,
+    inflect_like,
+    sentence_bounds,
+    training_pairs,
+    windows_for,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "models" / "rewriter"
+
+# a toy spinner for the tiny training set: original -> spun
+SWAPS = {"company": "firm", "big": "huge", "quickly": "rapidly", "said": "stated"}
+TEMPLATES = [
+    "The {company} grew {quickly} last year.",
+    "A {big} crowd {said} the plan was fair.",
+    "Her {company} {said} that sales rose {quickly}.",
+    "They built a {big} bridge near the river.",
+    "The team moved {quickly} and the {company} noticed.",
+]
+
+
+def toy_doc(rng: random.Random, index: int) -> dict:
+    """A data-contract document: spun text, original, and character-exact edits."""
+    spun_parts, orig_parts, edits = [], [], []
+    spun_len = orig_len = 0
+    for template in rng.sample(TEMPLATES, 3):
+        pieces = template.replace("{", "|{").replace("}", "}|").split("|")
+        for piece in pieces + [" "]:
+            if piece.startswith("{"):
+                original = piece[1:-1]
+                spun = SWAPS[original] if rng.random() < 0.7 else original
+                if spun != original:
+                    edits.append({"spun_start": spun_len, "spun_end": spun_len + len(spun),
+                                  "orig_start": orig_len, "orig_end": orig_len + len(original),
+                                  "spun": spun, "original": original, "kind": "word"})
+            else:
+                original = spun = piece
+            spun_parts.append(spun)
+            orig_parts.append(original)
+            spun_len += len(spun)
+            orig_len += len(original)
+    return {"id": f"toy{index}", "domain": "toy", "split": "train", "profile": "light",
+            "original": "".join(orig_parts).strip(), "spun": "".join(spun_parts).strip(), "edits": edits}
+
+
+def test_toy_docs_follow_the_data_contract():
+    doc = toy_doc(random.Random(1), 0)
+    for e in doc["edits"]:
+        assert doc["spun"][e["spun_start"]:e["spun_end"]] == e["spun"]
+        assert doc["original"][e["orig_start"]:e["orig_end"]] == e["original"]
+
+
+def test_sentences_and_windows_group_spans_by_sentence():
+    text = "The firm grew. It was huge! Nothing here."
+    assert [text[a:b] for a, b in sentence_bounds(text)] == ["The firm grew.", "It was huge!", "Nothing here."]
+    spans = [Span(4, 8, "firm", 1.0), Span(22, 26, "huge", 1.0)]
+    windows = windows_for(text, spans)
+    assert [(text[w.start:w.end], [s.text for s in w.spans]) for w in windows] == [
+        ("The firm grew.", ["firm"]), ("It was huge!", ["huge"])]
+
+
+def test_training_pairs_mark_gold_edits_and_some_clean_words():
+    rng = random.Random(3)
+    doc = toy_doc(rng, 0)
+    pairs = training_pairs(doc, rng, keep_rate=1.0)
+    targets = {(p.text[s:e], t) for p in pairs for (s, e), t in zip(p.spans, p.targets)}
+    gold = {(e["spun"], e["original"]) for e in doc["edits"]}
+    assert gold <= targets
+    keeps = [(a, b) for a, b in targets if a == b]
+    assert keeps, "keep examples teach the model to leave clean words alone"
+
+
+def test_article_follows_the_replacement():
+    text = "He runs an enterprise here."
+    start, replacement = fix_article(text, 11, "enterprise", "company")
+    assert (start, replacement) == (8, "a company")
+    assert fix_article("He runs a firm.", 10, "firm", "company") == (10, "company")
+    text = "It was a huge success."
+    start, replacement = fix_article(text, 9, "huge", "enormous")
+    assert text[:start] + replacement + text[13:] == "It was an enormous success."
+    assert article_for("university") == "a" and article_for("hour") == "an" and article_for("apple") == "an"
+
+
+def test_inflection_follows_the_spun_word():
+    assert "companies" in inflect_like("firms", "company")
+    assert "ran" in inflect_like("sprinted", "run")
+
+
+def test_detokenize_joins_wordpiece_punctuation():
+    assert detokenize("end - to - end") == "end-to-end"
+    assert detokenize("it ' s fine .") == "it's fine."
+
+
+def _decision(start: int, spun: str, keep: float, options: dict[str, float]) -> Decision:
+    span = Span(start, start + len(spun), spun, 1.0)
+    ranked = tuple(sorted((Scored(t, s, s, 0.0) for t, s in options.items()), key=lambda s: -s.score))
+    return Decision(span, Scored(spun, keep, keep, 0.0), ranked)
+
+
+def test_keep_wins_unless_a_candidate_is_clearly_better():
+    settings = DecideConfig(keep_margin=1.0)
+    close = _decision(0, "firm", -1.0, {"company": -0.5})
+    clear = _decision(10, "huge", -5.0, {"big": -0.5})
+    chosen = consistent_choices([close, clear], settings)
+    assert (0, 4) not in chosen
+    assert chosen[(10, 14)].text == "big"
+
+
+def test_a_recurring_spun_word_is_restored_the_same_way():
+    settings = DecideConfig(keep_margin=1.0, consistency_margin=3.0)
+    first = _decision(0, "firm", -6.0, {"company": -0.5, "business": -1.0})
+    second = _decision(30, "firm", -6.0, {"business": -0.8, "company": -1.2})
+    chosen = consistent_choices([first, second], settings)
+    assert chosen[(0, 4)].text == chosen[(30, 34)].text == "company"
+
+
+def test_tiny_training_run_end_to_end(tmp_path):
+    """Train a few steps on toy data, save, reload, and rewrite with the reloaded model."""
+    import scripts.train_rewriter as trainer
+
+    rng = random.Random(5)
+    data = tmp_path / "data"
+    data.mkdir()
+    with gzip.open(data / "train.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for i in range(12):
+            handle.write(json.dumps(toy_doc(rng, i)) + "\n")
+    out = tmp_path / "model"
+    trainer.main(["train", "--data", str(data), "--out", str(out), "--runs", str(tmp_path / "runs"),
+                  "--max-steps", "3", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
+                  "--decoder-layers", "1"])
+    assert (out / "component.json").is_file() and (out / "rewriter.safetensors").is_file()
+    meta = json.loads((out / "component.json").read_text())
+    assert meta["type"] == "seq2seq-rewriter" and meta["training"]["steps"] == 3
+    # only trained weights ship: the decoder and the tuned encoder layer, never the base encoder
+    assert (out / "rewriter.safetensors").stat().st_size < 30e6
+
+    from repair.components import load_component
+
+    rewriter = load_component(out, lexicon_folder=tmp_path / "no-lexicon")
+    text = "The firm grew rapidly last year."
+    spans = [Span(4, 8, "firm", 0.9), Span(14, 21, "rapidly", 0.9)]
+    decisions = rewriter.score_spans(text, spans)
+    assert [d.span for d in decisions] == spans
+    assert all(d.keep.text == s.text for d, s in zip(decisions, spans))
+    assert all(d.ranked and all(c.model_logp <= 0 for c in d.ranked) for d in decisions)
+    edits = rewriter.rewrite(text, spans)
+    for edit in edits:  # whatever it changes lies inside a marked span (or its article)
+        assert any(s.start - 3 <= edit.start and edit.end <= s.end for s in spans)
+    # resuming continues from the checkpoint instead of starting over
+    trainer.main(["train", "--data", str(data), "--out", str(out), "--runs", str(tmp_path / "runs"),
+                  "--max-steps", "5", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
+                  "--decoder-layers", "1"])
+    assert json.loads((out / "component.json").read_text())["training"]["steps"] == 5
+
+
+@pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), reason="no trained rewriter shipped")
+def test_shipped_model_restores_clearly_spun_sentences():
+    from repair.components import load_component
+
+    rewriter = load_component(SHIPPED)
+    cases = [
+        ("The firm reported higher profits for the third quarter.", "firm", "company"),
+        ("Prices on the inventory market fell sharply on Monday.", "inventory market", "stock market"),
+    ]
+    restored = 0
+    for text, spun, original in cases:
+        start = text.index(spun)
+        edits = rewriter.rewrite(text, [Span(start, start + len(spun), spun, 0.9)])
+        restored += any(e.replacement.lower().endswith(original) for e in edits)
+    assert restored >= 1
