@@ -240,247 +240,435 @@ class CandidateSource:
 
 
 # --------------------------------------------------------------------------- the network
+#
+# Plain torch, so that loading is quick and the decoder can share work: the encoder's
+# keys/values are projected once per window for every candidate in it, every candidate of a
+# span shares the first decoding step (whose distribution also gives "keep" and the beam's
+# first tokens), and the softmax runs over a shortlist of ~10k wordpieces, not all 30,522.
 
-def build_network(config: ModelConfig, base: Path | None = None):
-    """MiniLM encoder (bottom layers) + small tied BERT decoder with cross-attention."""
-    from transformers import BertConfig, BertLMHeadModel, BertModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()  # the unused pooler weights are expected, not news
-    base = base or base_model_path()
-    encoder = BertModel.from_pretrained(str(base), add_pooling_layer=False)
-    encoder.encoder.layer = encoder.encoder.layer[: config.encoder_layers]
-    encoder.config.num_hidden_layers = config.encoder_layers
-    hidden = encoder.config.hidden_size
-    decoder_config = BertConfig(
-        vocab_size=encoder.config.vocab_size,
-        hidden_size=hidden,
-        num_hidden_layers=config.decoder_layers,
-        num_attention_heads=config.decoder_heads,
-        intermediate_size=config.decoder_ffn,
-        max_position_embeddings=config.max_prefix_tokens + config.max_target_tokens + 4,
-        type_vocab_size=2,
-        is_decoder=True,
-        add_cross_attention=True,
-        tie_word_embeddings=False,
-    )
-    decoder = BertLMHeadModel(decoder_config)
-    shared = encoder.embeddings.word_embeddings
-    decoder.bert.embeddings.word_embeddings = shared
-    decoder.cls.predictions.decoder.weight = shared.weight
-    return RewriterNet(encoder, decoder, config)
+SPECIAL_CLASSES = ("[SEP]", "[KEEP]", "[UNK]")  # output classes beyond the shortlist's wordpieces
 
 
-def _net_class():
+def _modules():
     import torch
+    import torch.nn.functional as F
+    from torch import nn
 
-    class _Net(torch.nn.Module):
-        def __init__(self, encoder, decoder, config: ModelConfig):
+    class BertLayer(nn.Module):
+        """One post-LN BERT encoder layer, named like the MiniLM checkpoint's weights."""
+
+        def __init__(self, hidden: int, heads: int, ffn: int):
             super().__init__()
-            self.encoder = encoder
-            self.decoder = decoder
+            self.heads = heads
+            self.query, self.key, self.value = (nn.Linear(hidden, hidden) for _ in range(3))
+            self.attn_out = nn.Linear(hidden, hidden)
+            self.attn_norm = nn.LayerNorm(hidden, eps=1e-12)
+            self.intermediate = nn.Linear(hidden, ffn)
+            self.output = nn.Linear(ffn, hidden)
+            self.out_norm = nn.LayerNorm(hidden, eps=1e-12)
+
+        def forward(self, x, bias):
+            b, t, d = x.shape
+            split = lambda y: y.view(b, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+            ctx = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
+                                                 attn_mask=bias)
+            x = self.attn_norm(x + self.attn_out(ctx.transpose(1, 2).reshape(b, t, d)))
+            return self.out_norm(x + self.output(F.gelu(self.intermediate(x))))
+
+    class MiniLMEncoder(nn.Module):
+        def __init__(self, vocab: int, hidden: int, layers: int, heads: int, ffn: int, positions: int):
+            super().__init__()
+            self.word = nn.Embedding(vocab, hidden)
+            self.position = nn.Embedding(positions, hidden)
+            self.token_type = nn.Embedding(2, hidden)
+            self.norm = nn.LayerNorm(hidden, eps=1e-12)
+            self.layers = nn.ModuleList(BertLayer(hidden, heads, ffn) for _ in range(layers))
+
+        def forward(self, ids, types, mask):
+            pos = torch.arange(ids.shape[1], device=ids.device)
+            x = self.norm(self.word(ids) + self.position(pos)[None] + self.token_type(types))
+            bias = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill(mask == 0, -1e4)
+            bias = bias[:, None, None, :]
+            for layer in self.layers:
+                x = layer(x, bias)
+            return x
+
+    class DecoderLayer(nn.Module):
+        """Pre-LN decoder layer; cross-attention keys/values come precomputed per window."""
+
+        def __init__(self, hidden: int, heads: int, ffn: int, dropout: float):
+            super().__init__()
+            self.heads = heads
+            self.self_norm = nn.LayerNorm(hidden)
+            self.self_qkv = nn.Linear(hidden, 3 * hidden)
+            self.self_out = nn.Linear(hidden, hidden)
+            self.cross_norm = nn.LayerNorm(hidden)
+            self.cross_q = nn.Linear(hidden, hidden)
+            self.cross_kv = nn.Linear(hidden, 2 * hidden)
+            self.cross_out = nn.Linear(hidden, hidden)
+            self.ffn_norm = nn.LayerNorm(hidden)
+            self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.GELU(), nn.Linear(ffn, hidden))
+            self.drop = nn.Dropout(dropout)
+
+        def split(self, y):
+            b, t, d = y.shape
+            return y.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+        def memory_kv(self, memory):
+            k, v = self.cross_kv(memory).chunk(2, dim=-1)
+            return self.split(k), self.split(v)
+
+        def forward(self, x, self_mask, kv, memory_bias):
+            b, t, d = x.shape
+            q, k, v = self.self_qkv(self.self_norm(x)).chunk(3, dim=-1)
+            ctx = F.scaled_dot_product_attention(self.split(q), self.split(k), self.split(v), attn_mask=self_mask)
+            x = x + self.drop(self.self_out(ctx.transpose(1, 2).reshape(b, t, d)))
+            q = self.split(self.cross_q(self.cross_norm(x)))
+            ctx = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=memory_bias)
+            x = x + self.drop(self.cross_out(ctx.transpose(1, 2).reshape(b, t, d)))
+            return x + self.drop(self.ffn(self.ffn_norm(x)))
+
+    class RewriterNet(nn.Module):
+        def __init__(self, config: ModelConfig, shortlist: "torch.Tensor", base: dict):
+            super().__init__()
             self.config = config
+            hidden, vocab = base["hidden_size"], base["vocab_size"]
+            self.encoder = MiniLMEncoder(vocab, hidden, config.encoder_layers, base["num_attention_heads"],
+                                         base["intermediate_size"], base["max_position_embeddings"])
+            self.span_proj = nn.Linear(hidden, hidden)
+            self.dec_position = nn.Embedding(config.max_target_tokens + 2, hidden)
+            self.dec_layers = nn.ModuleList(
+                DecoderLayer(hidden, config.decoder_heads, config.decoder_ffn, 0.1) for _ in range(config.decoder_layers))
+            self.dec_norm = nn.LayerNorm(hidden)
+            self.head_transform = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden))
+            self.register_buffer("shortlist", shortlist.long(), persistent=False)
+            self.extra_rows = nn.Parameter(torch.randn(len(SPECIAL_CLASSES), hidden) * 0.02)
+            self.head_bias = nn.Parameter(torch.zeros(len(shortlist) + len(SPECIAL_CLASSES)))
             self.freeze()
 
-        def freeze(self):
-            for p in self.parameters():
-                p.requires_grad = False
-            for name, p in self.named_parameters():
-                if self.is_trained(name):
-                    p.requires_grad = True
+        # ---- which weights train (and ship)
 
-        def train(self, mode: bool = True):
-            # frozen encoder layers stay in eval mode (no dropout): they are fixed feature extractors
-            super().train(mode)
-            first_tuned = self.config.encoder_layers - self.config.tuned_layers
-            self.encoder.embeddings.eval()
-            for layer in self.encoder.encoder.layer[:first_tuned]:
-                layer.eval()
-            return self
+        def freeze(self):
+            for name, p in self.named_parameters():
+                p.requires_grad = self.is_trained(name)
 
         def is_trained(self, name: str) -> bool:
-            if name.startswith("decoder."):
-                return "word_embeddings" not in name and "predictions.decoder.weight" not in name
-            match = re.match(r"encoder\.encoder\.layer\.(\d+)\.", name)
+            if not name.startswith("encoder."):
+                return True
+            match = re.match(r"encoder\.layers\.(\d+)\.", name)
             return bool(match) and int(match.group(1)) >= self.config.encoder_layers - self.config.tuned_layers
 
         def trained_state(self) -> dict:
             return {k: v for k, v in self.state_dict().items() if self.is_trained(k)}
 
-        def encode(self, input_ids, token_type_ids, attention_mask):
-            return self.encoder(
-                input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask
-            ).last_hidden_state
+        def train(self, mode: bool = True):
+            super().train(mode)
+            self.encoder.eval()  # frozen layers are fixed features; the tuned one has no dropout either
+            return self
 
-        def decoder_hidden(self, memory, memory_mask, dec_ids, dec_types, dec_mask):
-            out = self.decoder.bert(
-                input_ids=dec_ids,
-                token_type_ids=dec_types,
-                attention_mask=dec_mask,
-                encoder_hidden_states=memory,
-                encoder_attention_mask=memory_mask,
-            )
-            return out.last_hidden_state
+        # ---- pieces
 
-        def logprobs_at(self, hidden, positions_mask):
-            """Log-softmax over the vocabulary only where asked (the LM head is the costly part)."""
-            picked = hidden[positions_mask]
-            return torch.log_softmax(self.decoder.cls(picked).float(), dim=-1)
+        def encode(self, ids, types, mask):
+            memory = self.encoder(ids, types, mask)
+            kvs = [layer.memory_kv(memory) for layer in self.dec_layers]
+            bias = torch.zeros(mask.shape, dtype=memory.dtype, device=memory.device).masked_fill(mask == 0, -1e4)
+            return memory, kvs, bias[:, None, None, :]
 
-    return _Net
+        def span_vectors(self, memory, rows, positions):
+            """Mean encoder state over each span's tokens (``positions``: list of token index lists)."""
+            width = max(len(p) for p in positions)
+            index = torch.tensor([p + [p[-1]] * (width - len(p)) for p in positions], device=memory.device)
+            weight = torch.tensor([[1.0] * len(p) + [0.0] * (width - len(p)) for p in positions],
+                                  device=memory.device)
+            states = memory[torch.as_tensor(rows, device=memory.device)[:, None], index]
+            return (states * weight[..., None]).sum(1) / weight.sum(1, keepdim=True)
+
+        def decode(self, span_vecs, owners, windows, tokens, lengths, kvs, memory_bias):
+            """Hidden states for rows ``[span] + tokens`` (``owners``: span of each row; ``windows``: its window)."""
+            dev = span_vecs.device
+            b = len(owners)
+            first = self.span_proj(span_vecs.index_select(0, owners))[:, None]
+            if tokens.shape[1]:
+                x = torch.cat([first, self.encoder.word(tokens)], dim=1)
+            else:
+                x = first
+            t = x.shape[1]
+            x = x + self.dec_position(torch.arange(t, device=dev))[None]
+            valid = torch.arange(t, device=dev)[None] <= lengths[:, None]  # row r has 1 + lengths[r] inputs
+            causal = torch.ones(t, t, dtype=torch.bool, device=dev).tril()
+            self_mask = causal[None, None] & valid[:, None, None, :]
+            mem_bias = memory_bias.index_select(0, windows)
+            for layer, (k, v) in zip(self.dec_layers, kvs):
+                x = layer(x, self_mask, (k.index_select(0, windows), v.index_select(0, windows)), mem_bias)
+            return self.dec_norm(x)
+
+        def log_probs(self, hidden):
+            weight = torch.cat([self.encoder.word.weight.index_select(0, self.shortlist), self.extra_rows])
+            return torch.log_softmax(self.head_transform(hidden) @ weight.T + self.head_bias, dim=-1)
+
+    return RewriterNet
 
 
-def RewriterNet(encoder, decoder, config):  # noqa: N802 - a factory standing in for the class
-    return _net_class()(encoder, decoder, config)
+def _base_config(base: Path) -> dict:
+    return json.loads((base / "config.json").read_text(encoding="utf-8"))
+
+
+def _base_weights(base: Path, layers: int) -> dict:
+    """The MiniLM checkpoint's encoder weights renamed to our modules (bottom ``layers`` only)."""
+    from safetensors.torch import load_file
+
+    raw = load_file(str(base / "model.safetensors"))
+    raw = {k.removeprefix("bert."): v for k, v in raw.items()}
+    names = {
+        "embeddings.word_embeddings.weight": "word.weight",
+        "embeddings.position_embeddings.weight": "position.weight",
+        "embeddings.token_type_embeddings.weight": "token_type.weight",
+        "embeddings.LayerNorm.weight": "norm.weight",
+        "embeddings.LayerNorm.bias": "norm.bias",
+    }
+    inner = {
+        "attention.self.query": "query", "attention.self.key": "key", "attention.self.value": "value",
+        "attention.output.dense": "attn_out", "attention.output.LayerNorm": "attn_norm",
+        "intermediate.dense": "intermediate", "output.dense": "output", "output.LayerNorm": "out_norm",
+    }
+    out = {}
+    for key, value in raw.items():
+        if key in names:
+            out["encoder." + names[key]] = value
+            continue
+        match = re.match(r"encoder\.layer\.(\d+)\.(.+)\.(weight|bias)$", key)
+        if match and int(match.group(1)) < layers and match.group(2) in inner:
+            out[f"encoder.layers.{match.group(1)}.{inner[match.group(2)]}.{match.group(3)}"] = value
+    return out
+
+
+def build_network(config: ModelConfig, shortlist, base: Path | None = None):
+    """MiniLM encoder (bottom layers, pretrained) + a fresh small decoder over ``shortlist`` pieces."""
+    import torch
+
+    base = base or base_model_path()
+    net = _modules()(config, torch.as_tensor(shortlist), _base_config(base))
+    missing, _ = net.load_state_dict(_base_weights(base, config.encoder_layers), strict=False)
+    if any(k.startswith("encoder.") for k in missing):
+        raise ValueError(f"the base encoder at {base} lacks weights: {[k for k in missing if k.startswith('encoder.')][:3]}")
+    return net
+
+
+def default_shortlist(codec: "Codec", extra_texts: Iterable[str] = (), size: int = 10_000) -> list[int]:
+    """Wordpieces the decoder may write: those of the given texts, then of frequent English words."""
+    from wordfreq import top_n_list
+
+    ids: dict[int, None] = {}
+    for text in extra_texts:
+        ids.update(dict.fromkeys(codec.pieces(text)))
+    for word in top_n_list("en", 3 * size):
+        if len(ids) >= size:
+            break
+        ids.update(dict.fromkeys(codec.pieces(word)))
+    specials = {codec.tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")}
+    return sorted(i for i in ids if i not in specials)[:size]
 
 
 # --------------------------------------------------------------------------- batching
 
+@dataclass(frozen=True)
+class EncodedWindows:
+    memory: object
+    kvs: list
+    memory_bias: object
+    span_vecs: object  # one row per marked span, in window order
+    span_windows: object  # window index of each span
+
+
 class Codec:
     """Turns marked windows and candidate texts into tensors, the same way for training and use."""
 
-    def __init__(self, tokenizer, config: ModelConfig):
+    def __init__(self, tokenizer, config: ModelConfig, shortlist: Sequence[int] = ()):
         self.tok = tokenizer
         self.config = config
         self.cls = tokenizer.token_to_id("[CLS]")
         self.sep = tokenizer.token_to_id("[SEP]")
         self.pad = tokenizer.token_to_id("[PAD]")
+        self.set_shortlist(shortlist)
+
+    def set_shortlist(self, shortlist: Sequence[int]) -> None:
+        self.shortlist = list(shortlist)
+        self.class_of = {piece: i for i, piece in enumerate(self.shortlist)}
+        n = len(self.shortlist)
+        self.SEP, self.KEEP, self.UNK = n, n + 1, n + 2
 
     @classmethod
-    def load(cls, config: ModelConfig, base: Path | None = None) -> "Codec":
+    def load(cls, config: ModelConfig, shortlist: Sequence[int] = (), base: Path | None = None) -> "Codec":
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str((base or base_model_path()) / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.no_truncation()
-        return cls(tokenizer, config)
+        return cls(tokenizer, config, shortlist)
 
     def pieces(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False).ids
 
-    def encode_window(self, text: str, marks: Sequence[tuple[int, int]]) -> tuple[list[int], list[int]]:
-        """Wordpieces of ``text`` with marked character ranges as token type 1, clipped around the marks."""
+    def target_pieces(self, text: str) -> list[int]:
+        return self.pieces(text)[: self.config.max_target_tokens]
+
+    def classes(self, pieces: Sequence[int]) -> list[int]:
+        return [self.class_of.get(p, self.UNK) for p in pieces]
+
+    def encode_window(self, text: str, marks: Sequence[tuple[int, int]]):
+        """Wordpieces of ``text`` with marked character ranges as token type 1, clipped around the
+        marks; returns ids, types and each mark's token positions."""
         enc = self.tok.encode(text, add_special_tokens=False)
-        types = [int(any(a < e and b > s for s, e in marks)) for a, b in enc.offsets]
+        offsets = enc.offsets
         ids = list(enc.ids)
+        owner = [[k for k, (s, e) in enumerate(marks) if a < e and b > s] for a, b in offsets]
         room = self.config.max_input_tokens - 2
+        lo = 0
         if len(ids) > room:
-            marked = [i for i, t in enumerate(types) if t] or [0]
+            marked = [i for i, o in enumerate(owner) if o] or [0]
             centre = (marked[0] + marked[-1]) // 2
             lo = max(0, min(centre - room // 2, len(ids) - room))
-            ids, types = ids[lo:lo + room], types[lo:lo + room]
-        return [self.cls] + ids + [self.sep], [0] + types + [0]
+            ids, owner = ids[lo:lo + room], owner[lo:lo + room]
+        positions: list[list[int]] = [[] for _ in marks]
+        for i, owners in enumerate(owner):
+            for k in owners:
+                positions[k].append(i + 1)
+        for k, found in enumerate(positions):
+            if not found:  # a mark clipped away or between pieces: point at [CLS] rather than fail
+                positions[k].append(0)
+        types = [0] + [int(bool(o)) for o in owner] + [0]
+        return [self.cls] + ids + [self.sep], types, positions
 
-    def decoder_sequence(self, spun: str, target: str) -> tuple[list[int], list[int], int]:
-        """``[CLS] spun [SEP] target [SEP]`` with token types 0/1; returns where the target starts."""
-        prefix = [self.cls] + self.pieces(spun)[: self.config.max_prefix_tokens] + [self.sep]
-        body = self.pieces(target)[: self.config.max_target_tokens] + [self.sep]
-        return prefix + body, [0] * len(prefix) + [1] * len(body), len(prefix)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return detokenize(self.tok.decode(list(ids), skip_special_tokens=True))
+    def decode(self, pieces: Sequence[int]) -> str:
+        return detokenize(self.tok.decode(list(pieces), skip_special_tokens=True))
 
 
 def pad_batch(rows: Sequence[Sequence[int]], value: int, device=None):
     import torch
 
-    width = max(len(r) for r in rows)
-    return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long, device=device)
-
-
-def mask_of(rows: Sequence[Sequence[int]], device=None):
-    import torch
-
-    width = max(len(r) for r in rows)
-    return torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=device)
+    width = max((len(r) for r in rows), default=0)
+    return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long,
+                        device=device).view(len(rows), width)
 
 
 def device_of(net):
     return next(net.parameters()).device
 
 
-def encode_windows(net, codec: Codec, items: Sequence[tuple[str, Sequence[tuple[int, int]]]]):
-    """Encoder states for each (text, marks) item."""
-    encoded = [codec.encode_window(text, marks) for text, marks in items]
+def encode_windows(net, codec: Codec, items: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> EncodedWindows:
+    """Encode each (text, marks) window once; one span vector per mark."""
+    import torch
+
     dev = device_of(net)
+    encoded = [codec.encode_window(text, marks) for text, marks in items]
     ids = pad_batch([e[0] for e in encoded], codec.pad, dev)
     types = pad_batch([e[1] for e in encoded], 0, dev)
-    mask = mask_of([e[0] for e in encoded], dev)
-    return net.encode(ids, types, mask), mask
+    mask = pad_batch([[1] * len(e[0]) for e in encoded], 0, dev)
+    memory, kvs, bias = net.encode(ids, types, mask)
+    rows = [w for w, e in enumerate(encoded) for _ in e[2]]
+    positions = [p for e in encoded for p in e[2]]
+    span_vecs = net.span_vectors(memory, rows, positions)
+    return EncodedWindows(memory, kvs, bias, span_vecs, torch.tensor(rows, dtype=torch.long, device=dev))
 
 
-def sequence_logprob(net, codec: Codec, memory, memory_mask, rows: Sequence[int], spuns: Sequence[str],
-                     targets: Sequence[str], reduce: bool = True):
-    """log P(target | window, spun) per row (``rows`` index the encoded windows)."""
+def run_decoder(net, enc: EncodedWindows, owners: Sequence[int], token_rows: Sequence[Sequence[int]]):
+    """Log-probs after each input position of rows ``[span] + tokens`` -> (rows, 1 + max len, classes)."""
     import torch
 
-    seqs = [codec.decoder_sequence(s, t) for s, t in zip(spuns, targets)]
     dev = device_of(net)
-    ids = pad_batch([s[0] for s in seqs], codec.pad, dev)
-    types = pad_batch([s[1] for s in seqs], 0, dev)
-    mask = mask_of([s[0] for s in seqs], dev)
-    index = torch.tensor(list(rows), dtype=torch.long, device=dev)
-    hidden = net.decoder_hidden(memory.index_select(0, index), memory_mask.index_select(0, index), ids, types, mask)
-    # position p predicts token p+1; score only target tokens
-    predict = torch.zeros_like(ids, dtype=torch.bool)
-    for r, (_, _, start) in enumerate(seqs):
-        predict[r, start - 1:len(seqs[r][0]) - 1] = True
-    logp = net.logprobs_at(hidden, predict)
-    gold = ids[:, 1:][predict[:, :-1]]
-    token_logp = logp.gather(1, gold.unsqueeze(1)).squeeze(1)
-    if not reduce:
-        return token_logp
-    owner = predict[:, :-1].nonzero()[:, 0]
-    return torch.zeros(len(seqs), device=dev).index_add_(0, owner, token_logp)
+    owner = torch.tensor(list(owners), dtype=torch.long, device=dev)
+    tokens = pad_batch(token_rows, 0, dev)
+    lengths = torch.tensor([len(r) for r in token_rows], dtype=torch.long, device=dev)
+    hidden = net.decode(enc.span_vecs, owner, enc.span_windows.index_select(0, owner), tokens, lengths,
+                        enc.kvs, enc.memory_bias)
+    return hidden, lengths
 
 
-def beam_search(net, codec: Codec, memory, memory_mask, rows: Sequence[int], spuns: Sequence[str], beam: int):
-    """n-best free generations per row: [(text, logp), ...]. No KV cache: targets are a few pieces."""
+def training_loss(net, codec: Codec, batch: Sequence["TrainingPair"]):
+    """Mean cross-entropy of the target classes (pieces + [SEP], or [KEEP]) given the marked windows."""
+    import torch
+    import torch.nn.functional as F
+
+    enc = encode_windows(net, codec, [(p.text, p.spans) for p in batch])
+    inputs, outputs = [], []
+    for pair in batch:
+        for (s, e), target in zip(pair.spans, pair.targets):
+            if target.strip().lower() == pair.text[s:e].strip().lower():
+                inputs.append([])
+                outputs.append([codec.KEEP])
+            else:
+                pieces = codec.target_pieces(target)
+                inputs.append(pieces)
+                outputs.append(codec.classes(pieces) + [codec.SEP])
+    hidden, lengths = run_decoder(net, enc, range(len(inputs)), inputs)
+    dev = hidden.device
+    gold = pad_batch(outputs, -100, dev)
+    logits_mask = gold != -100
+    logp = net.log_probs(hidden[logits_mask])
+    return F.nll_loss(logp, gold[logits_mask]), len(outputs)
+
+
+def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequence[Sequence[str]], beam: int):
+    """Per span: (keep log-prob, {candidate text: log-prob}) including the beam's own proposals."""
     import torch
 
-    cfg = net.config
-    prefixes = [[codec.cls] + codec.pieces(s)[: cfg.max_prefix_tokens] + [codec.sep] for s in spuns]
-    live = [[(p, 0.0)] for p in prefixes]  # per row: (sequence, logp)
-    done: list[list[tuple[list[int], float]]] = [[] for _ in rows]
-    for _ in range(cfg.max_target_tokens + 1):
-        flat = [(r, seq, lp) for r, beams in enumerate(live) for seq, lp in beams]
-        if not flat:
-            break
-        seqs = [f[1] for f in flat]
-        dev = device_of(net)
-        ids = pad_batch(seqs, codec.pad, dev)
-        types = pad_batch([[0] * len(prefixes[f[0]]) + [1] * (len(f[1]) - len(prefixes[f[0]])) for f in flat], 0, dev)
-        mask = mask_of(seqs, dev)
-        index = torch.tensor([rows[f[0]] for f in flat], dtype=torch.long, device=dev)
-        hidden = net.decoder_hidden(memory.index_select(0, index), memory_mask.index_select(0, index), ids, types, mask)
-        last = torch.zeros_like(ids, dtype=torch.bool)
-        for i, seq in enumerate(seqs):
-            last[i, len(seq) - 1] = True
-        logp = net.logprobs_at(hidden, last)
-        top_lp, top_ids = logp.topk(beam, dim=-1)
-        grown: list[list[tuple[list[int], float]]] = [[] for _ in rows]
-        for i, (r, seq, lp) in enumerate(flat):
-            for lp_add, tok in zip(top_lp[i].tolist(), top_ids[i].tolist()):
-                grown[r].append((seq + [tok], lp + lp_add))
-        live = [[] for _ in rows]
-        for r, options in enumerate(grown):
-            for seq, lp in sorted(options, key=lambda o: -o[1])[:beam]:
-                if seq[-1] == codec.sep or len(seq) - len(prefixes[r]) >= cfg.max_target_tokens:
-                    done[r].append((seq, lp))
-                else:
-                    live[r].append((seq, lp))
-            # stop growing a row once its best finished beam beats every live one
-            if done[r] and live[r] and max(lp for _, lp in done[r]) > max(lp for _, lp in live[r]):
-                live[r] = []
-    out = []
-    for r, finished in enumerate(done):
-        texts: dict[str, float] = {}
-        for seq, lp in sorted(finished, key=lambda o: -o[1]):
-            text = codec.decode(seq[len(prefixes[r]):])
-            if text and text not in texts:
-                texts[text] = lp
-        out.append(list(texts.items())[:beam])
-    return out
+    n_spans = len(candidates)
+    hidden, _ = run_decoder(net, enc, range(n_spans), [[] for _ in range(n_spans)])
+    first = net.log_probs(hidden[:, 0])  # (spans, classes): shared by every candidate of a span
+    keep = first[:, codec.KEEP].tolist()
+    scores: list[dict[str, float]] = [{} for _ in range(n_spans)]
+    # forced decoding: rows [span] + pieces, reading log P(next) at each position
+    rows, owners, gold, first_class = [], [], [], []
+    texts: list[tuple[int, str]] = []
+    for k, options in enumerate(candidates):
+        for text in options:
+            pieces = codec.target_pieces(text)
+            if not pieces:
+                continue
+            rows.append(pieces)
+            owners.append(k)
+            # position 0's prediction is the shared first step; positions 1.. predict the rest
+            gold.append([-1] + codec.classes(pieces)[1:] + [codec.SEP])
+            first_class.append(codec.classes(pieces)[0])
+            texts.append((k, text))
+    # the beam: top first pieces from the shared step, then greedy continuation
+    generated: list[tuple[int, list[int], float]] = []
+    if beam > 0:
+        banned = torch.full_like(first[0], 0.0)
+        banned[[codec.KEEP, codec.UNK, codec.SEP]] = float("-inf")
+        top_lp, top_cls = (first + banned).topk(beam, dim=-1)
+        live = [(k, [codec.shortlist[c]], lp) for k in range(n_spans)
+                for lp, c in zip(top_lp[k].tolist(), top_cls[k].tolist())]
+        for _ in range(3):
+            if not live:
+                break
+            h, lengths = run_decoder(net, enc, [k for k, _, _ in live], [p for _, p, _ in live])
+            step = net.log_probs(h[torch.arange(len(live)), lengths])
+            ends = step[:, codec.SEP].tolist()
+            step[:, len(codec.shortlist):] = float("-inf")  # continue only with real pieces
+            best_lp, best_cls = step.max(dim=-1)
+            grown = []
+            for (k, pieces, lp), end, add, c in zip(live, ends, best_lp.tolist(), best_cls.tolist()):
+                generated.append((k, pieces, lp + end))  # the hypothesis that stops here
+                if end < add and len(pieces) < codec.config.max_target_tokens:
+                    grown.append((k, pieces + [codec.shortlist[c]], lp + add))
+            live = grown
+    if rows:
+        h, lengths = run_decoder(net, enc, owners, rows)
+        targets = pad_batch(gold, -1, h.device)
+        valid = targets >= 0
+        logp = net.log_probs(h[valid])
+        token_lp = logp.gather(1, targets[valid].unsqueeze(1)).squeeze(1)
+        owner_rows = valid.nonzero()[:, 0]
+        totals = torch.zeros(len(rows), device=h.device).index_add_(0, owner_rows, token_lp)
+        firsts = first[torch.tensor(owners, device=h.device), torch.tensor(first_class, device=h.device)]
+        for (k, text), total, lp0 in zip(texts, (totals).tolist(), firsts.tolist()):
+            scores[k][text] = total + lp0
+    for k, pieces, lp in generated:
+        text = codec.decode(pieces)
+        if text:
+            scores[k].setdefault(text, lp)
+    return keep, scores
 
 
 # --------------------------------------------------------------------------- the component
@@ -501,9 +689,13 @@ class Seq2SeqRewriter:
     # ---- building, saving, loading
 
     @classmethod
-    def fresh(cls, config: ModelConfig | None = None, lexicon=None, decide: DecideConfig | None = None):
+    def fresh(cls, config: ModelConfig | None = None, lexicon=None, decide: DecideConfig | None = None,
+              target_texts: Iterable[str] = ()):
+        """An untrained model; its output shortlist covers ``target_texts`` and frequent words."""
         config = config or ModelConfig()
-        return cls(build_network(config), Codec.load(config), lexicon, decide)
+        codec = Codec.load(config)
+        codec.set_shortlist(default_shortlist(codec, target_texts))
+        return cls(build_network(config, codec.shortlist), codec, lexicon, decide)
 
     @classmethod
     def from_pretrained(cls, folder, lexicon_folder=None, **decide_overrides) -> "Seq2SeqRewriter":
@@ -514,16 +706,16 @@ class Seq2SeqRewriter:
         meta = json.loads((folder / COMPONENT_FILE).read_text(encoding="utf-8"))
         config = ModelConfig(**meta.get("model", {}))
         decide = replace(DecideConfig(**meta.get("decide", {})), **decide_overrides)
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-        net = build_network(config)
-        state = {k: v.float() for k, v in load_file(str(folder / WEIGHTS_FILE)).items()}
+        state = load_file(str(folder / WEIGHTS_FILE))
+        shortlist = state.pop("shortlist").long()
+        net = build_network(config, shortlist)
         missing = [k for k in net.trained_state() if k not in state]
         if missing:
             raise ValueError(f"{folder / WEIGHTS_FILE} lacks {len(missing)} weights (e.g. {missing[0]})")
-        net.load_state_dict(state, strict=False)
+        net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         net.eval()
         lexicon_folder = Path(lexicon_folder) if lexicon_folder else folder.parent / meta.get("lexicon", "lexicon")
-        return cls(net, Codec.load(config), _load_lexicon(lexicon_folder), decide)
+        return cls(net, Codec.load(config, shortlist.tolist()), _load_lexicon(lexicon_folder), decide)
 
     def save_pretrained(self, folder, extra: dict | None = None) -> Path:
         import torch
@@ -531,7 +723,8 @@ class Seq2SeqRewriter:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.net.trained_state().items()}
+        state = {k: v.detach().cpu().to(torch.float16).contiguous() for k, v in self.net.trained_state().items()}
+        state["shortlist"] = torch.tensor(self.codec.shortlist, dtype=torch.int32)
         tmp = folder / (WEIGHTS_FILE + ".tmp")
         save_file(state, str(tmp))
         tmp.replace(folder / WEIGHTS_FILE)
@@ -544,7 +737,9 @@ class Seq2SeqRewriter:
             "decide": asdict(self.decide),
         }
         meta.update(extra or {})
-        (folder / COMPONENT_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        tmp = folder / (COMPONENT_FILE + ".tmp")
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(folder / COMPONENT_FILE)
         return folder
 
     # ---- scoring
@@ -564,33 +759,26 @@ class Seq2SeqRewriter:
 
     def _score_windows(self, text: str, windows: Sequence[Window]) -> list[Decision]:
         items = [(text[w.start:w.end], [(s.start - w.start, s.end - w.start) for s in w.spans]) for w in windows]
-        memory, memory_mask = encode_windows(self.net, self.codec, items)
-        rows = [i for i, w in enumerate(windows) for _ in w.spans]
+        enc = encode_windows(self.net, self.codec, items)
         spans = [s for w in windows for s in w.spans]
-        spuns = [text[s.start:s.end] for s in spans]
-        generated = beam_search(self.net, self.codec, memory, memory_mask, rows, spuns, self.decide.beam) \
-            if self.decide.beam > 0 else [[] for _ in spans]
-        # one forced-decoding batch over every (span, candidate) pair, keep included
-        pairs: list[tuple[int, str]] = []
-        for k, span in enumerate(spans):
-            spun = spuns[k].lower().strip()
-            options = [spun] + [t for t, _ in generated[k]] + self.source.candidates(spuns[k])
-            for option in dict.fromkeys(o.lower().strip() for o in options if o.strip()):
-                pairs.append((k, option))
-        logps = sequence_logprob(self.net, self.codec, memory, memory_mask, [rows[k] for k, _ in pairs],
-                                 [spuns[k] for k, _ in pairs], [c for _, c in pairs]).tolist()
-        by_span: dict[int, list[Scored]] = defaultdict(list)
-        for (k, option), lp in zip(pairs, logps):
-            left, right = neighbour_words(text, spans[k].start, spans[k].end)
-            fit = self.source.fit(left, option, right)
-            by_span[k].append(Scored(option, lp + self.decide.fit_weight * fit, lp, fit))
+        keys = [text[s.start:s.end].lower().strip() for s in spans]
+        options = [[c for c in self.source.candidates(text[s.start:s.end]) if c != key]
+                   for s, key in zip(spans, keys)]
+        keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam)
         decisions = []
+        w = self.decide.fit_weight
         for k, span in enumerate(spans):
-            spun = spuns[k].lower().strip()
-            scored = by_span[k]
-            keep = next(s for s in scored if s.text == spun)
-            others = tuple(sorted((s for s in scored if s.text != spun), key=lambda s: -s.score))
-            decisions.append(Decision(span, keep, others))
+            left, right = neighbour_words(text, span.start, span.end)
+            keep_fit = self.source.fit(left, keys[k], right)
+            keep = Scored(keys[k], keep_lp[k] + w * keep_fit, keep_lp[k], keep_fit)
+            ranked = []
+            for option, lp in scores[k].items():
+                option = option.lower().strip()
+                if option and option != keys[k]:
+                    fit = self.source.fit(left, option, right)
+                    ranked.append(Scored(option, lp + w * fit, lp, fit))
+            ranked.sort(key=lambda c: -c.score)
+            decisions.append(Decision(span, keep, tuple(ranked)))
         return decisions
 
     # ---- deciding
@@ -712,16 +900,3 @@ def training_pairs(doc: dict, rng, keep_rate: float = 0.35, max_chars: int = 400
             order = sorted(range(len(marks)), key=lambda i: marks[i])
             pairs.append(TrainingPair(spun[a:b], tuple(marks[i] for i in order), tuple(targets[i] for i in order)))
     return pairs
-
-
-def training_loss(net, codec: Codec, batch: Sequence[TrainingPair]):
-    """Mean token cross-entropy of the targets given the marked windows."""
-    memory, memory_mask = encode_windows(net, codec, [(p.text, p.spans) for p in batch])
-    rows, spuns, targets = [], [], []
-    for i, pair in enumerate(batch):
-        for (s, e), target in zip(pair.spans, pair.targets):
-            rows.append(i)
-            spuns.append(pair.text[s:e])
-            targets.append(target)
-    token_logp = sequence_logprob(net, codec, memory, memory_mask, rows, spuns, targets, reduce=False)
-    return -token_logp.mean(), len(targets)

@@ -87,7 +87,8 @@ def train(args) -> None:
 
     config = ModelConfig(encoder_layers=args.encoder_layers, tuned_layers=args.tuned_layers,
                          decoder_layers=args.decoder_layers)
-    rewriter = Seq2SeqRewriter.fresh(config)
+    originals = [e["original"] for doc in docs for e in doc["edits"]]
+    rewriter = Seq2SeqRewriter.fresh(config, target_texts=originals)
     net = rewriter.net.to(args.device)
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
