@@ -46,6 +46,7 @@ class ModelConfig:
     decoder_heads: int = 6
     decoder_ffn: int = 1536
     max_input_tokens: int = 64
+    context_tokens: int = 16  # wordpieces of context kept either side of the marked spans
     max_target_tokens: int = 8
     max_prefix_tokens: int = 8
 
@@ -318,14 +319,20 @@ def _modules():
             k, v = self.cross_kv(memory).chunk(2, dim=-1)
             return self.split(k), self.split(v)
 
-        def forward(self, x, self_mask, kv, memory_bias):
+        def forward(self, x, self_mask, kv, memory_bias, layout):
             b, t, d = x.shape
             q, k, v = self.self_qkv(self.self_norm(x)).chunk(3, dim=-1)
             ctx = F.scaled_dot_product_attention(self.split(q), self.split(k), self.split(v), attn_mask=self_mask)
             x = x + self.drop(self.self_out(ctx.transpose(1, 2).reshape(b, t, d)))
-            q = self.split(self.cross_q(self.cross_norm(x)))
+            # every row of a window queries that window's keys/values in one go: no per-row copies
+            window, slot, per_window = layout
+            n_windows = kv[0].shape[0]
+            grid = x.new_zeros(n_windows, per_window, t, d)
+            grid[window, slot] = self.cross_q(self.cross_norm(x))
+            q = grid.view(n_windows, per_window * t, self.heads, d // self.heads).transpose(1, 2)
             ctx = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=memory_bias)
-            x = x + self.drop(self.cross_out(ctx.transpose(1, 2).reshape(b, t, d)))
+            ctx = ctx.transpose(1, 2).reshape(n_windows, per_window, t, d)[window, slot]
+            x = x + self.drop(self.cross_out(ctx))
             return x + self.drop(self.ffn(self.ffn_norm(x)))
 
     class RewriterNet(nn.Module):
@@ -397,14 +404,24 @@ def _modules():
             valid = torch.arange(t, device=dev)[None] <= lengths[:, None]  # row r has 1 + lengths[r] inputs
             causal = torch.ones(t, t, dtype=torch.bool, device=dev).tril()
             self_mask = causal[None, None] & valid[:, None, None, :]
-            mem_bias = memory_bias.index_select(0, windows)
-            for layer, (k, v) in zip(self.dec_layers, kvs):
-                x = layer(x, self_mask, (k.index_select(0, windows), v.index_select(0, windows)), mem_bias)
+            layout = window_layout(windows, memory_bias.shape[0])
+            for layer, kv in zip(self.dec_layers, kvs):
+                x = layer(x, self_mask, kv, memory_bias, layout)
             return self.dec_norm(x)
 
         def log_probs(self, hidden):
             weight = torch.cat([self.encoder.word.weight.index_select(0, self.shortlist), self.extra_rows])
             return torch.log_softmax(self.head_transform(hidden) @ weight.T + self.head_bias, dim=-1)
+
+    def window_layout(windows, n_windows: int):
+        """Row -> (window, slot among that window's rows), and the most rows any window has."""
+        order = torch.argsort(windows, stable=True)
+        sorted_windows = windows[order]
+        counts = torch.bincount(sorted_windows, minlength=n_windows)
+        starts = torch.cumsum(counts, 0) - counts
+        slot = torch.empty_like(windows)
+        slot[order] = torch.arange(len(windows), device=windows.device) - starts[sorted_windows]
+        return windows, slot, int(counts.max()) if len(windows) else 1
 
     return RewriterNet
 
@@ -522,13 +539,16 @@ class Codec:
         offsets = enc.offsets
         ids = list(enc.ids)
         owner = [[k for k, (s, e) in enumerate(marks) if a < e and b > s] for a, b in offsets]
+        # context: up to ``context_tokens`` either side of the marks, never more than the room
         room = self.config.max_input_tokens - 2
-        lo = 0
-        if len(ids) > room:
-            marked = [i for i, o in enumerate(owner) if o] or [0]
+        marked = [i for i, o in enumerate(owner) if o] or [0]
+        lo = max(0, marked[0] - self.config.context_tokens)
+        hi = min(len(ids), marked[-1] + 1 + self.config.context_tokens)
+        if hi - lo > room:
             centre = (marked[0] + marked[-1]) // 2
             lo = max(0, min(centre - room // 2, len(ids) - room))
-            ids, owner = ids[lo:lo + room], owner[lo:lo + room]
+            hi = lo + room
+        ids, owner = ids[lo:hi], owner[lo:hi]
         positions: list[list[int]] = [[] for _ in marks]
         for i, owners in enumerate(owner):
             for k in owners:
@@ -748,7 +768,7 @@ class Seq2SeqRewriter:
         """Every span's candidates, scored, best first (keep kept apart)."""
         import torch
 
-        windows = windows_for(text, spans)
+        windows = sorted(windows_for(text, spans), key=lambda w: w.end - w.start)  # less padding
         decisions: dict[tuple[int, int], Decision] = {}
         with torch.inference_mode():
             for chunk_start in range(0, len(windows), self.batch_windows):
