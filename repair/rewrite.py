@@ -212,24 +212,22 @@ class CandidateSource:
         except (KeyError, ValueError):
             return []
 
-    def candidates(self, span_text: str) -> list[str]:
+    def candidates(self, span_text: str, left: str = "", right: str = "") -> list[str]:
+        """Reverse-thesaurus candidates, best first; multiword spans also word by word."""
+        if self.lexicon is None:
+            return []
         limit = self.settings.max_lexicon_candidates
-        phrase = span_text.lower()
-        found: dict[str, float] = {}
-        for text, weight in self.originals(phrase):
-            found.setdefault(text.lower(), weight)
+        phrase = " ".join(span_text.lower().split())
+        found = [text for text, _ in self.originals(phrase)[:limit]]
         words = phrase.split()
         if len(words) > 1:
-            # word by word: "inventory market" -> "stock market"; each word may also stay
-            options = []
-            for word in words:
-                alts = [t for t, _ in self.originals(word)][: self.settings.per_word_candidates]
-                options.append([word] + alts)
-            for combo in itertools.islice(itertools.product(*options), 1, 4 * limit):
-                found.setdefault(" ".join(combo), 0.0)
-        ranked = sorted(found, key=lambda t: -found[t])[:limit]
-        extra = [v for text in ranked[:4] for v in inflect_like(span_text, text)]
-        return list(dict.fromkeys(ranked + extra))
+            if hasattr(self.lexicon, "span_candidates"):
+                found += [c.text for c in self.lexicon.span_candidates(
+                    words, left or None, right or None, n_best=limit, per_word=self.settings.per_word_candidates * 5)]
+            else:
+                options = [[w] + [t for t, _ in self.originals(w)][: self.settings.per_word_candidates] for w in words]
+                found += [" ".join(c) for c in itertools.islice(itertools.product(*options), 1, 2 * limit)]
+        return [c for c in dict.fromkeys(t.lower() for t in found) if c != phrase]
 
     def fit(self, left: str, candidate: str, right: str) -> float:
         if self.lexicon is None:
@@ -628,30 +626,12 @@ def training_loss(net, codec: Codec, batch: Sequence["TrainingPair"]):
     return F.nll_loss(logp, gold[logits_mask]), len(outputs)
 
 
-def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequence[Sequence[str]], beam: int):
-    """Per span: (keep log-prob, {candidate text: log-prob}) including the beam's own proposals."""
+def beam_proposals(net, codec: Codec, enc: EncodedWindows, first, beam: int):
+    """The model's own n-best: the top first pieces from the shared step, then greedy
+    continuation; each prefix is also a hypothesis that stops there. [(span, pieces, logp)]"""
     import torch
 
-    n_spans = len(candidates)
-    hidden, _ = run_decoder(net, enc, range(n_spans), [[] for _ in range(n_spans)])
-    first = net.log_probs(hidden[:, 0])  # (spans, classes): shared by every candidate of a span
-    keep = first[:, codec.KEEP].tolist()
-    scores: list[dict[str, float]] = [{} for _ in range(n_spans)]
-    # forced decoding: rows [span] + pieces, reading log P(next) at each position
-    rows, owners, gold, first_class = [], [], [], []
-    texts: list[tuple[int, str]] = []
-    for k, options in enumerate(candidates):
-        for text in options:
-            pieces = codec.target_pieces(text)
-            if not pieces:
-                continue
-            rows.append(pieces)
-            owners.append(k)
-            # position 0's prediction is the shared first step; positions 1.. predict the rest
-            gold.append([-1] + codec.classes(pieces)[1:] + [codec.SEP])
-            first_class.append(codec.classes(pieces)[0])
-            texts.append((k, text))
-    # the beam: top first pieces from the shared step, then greedy continuation
+    n_spans = first.shape[0]
     generated: list[tuple[int, list[int], float]] = []
     if beam > 0:
         banned = torch.full_like(first[0], 0.0)
@@ -673,6 +653,44 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
                 if end < add and len(pieces) < codec.config.max_target_tokens:
                     grown.append((k, pieces + [codec.shortlist[c]], lp + add))
             live = grown
+    return generated
+
+
+def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequence[Sequence[str]], beam: int,
+                     spuns: Sequence[str] = ()):
+    """Per span: (keep log-prob, {candidate text: log-prob}): the beam's own proposals, then
+    forced decoding of ``candidates`` and of the top proposals inflected like the spun text."""
+    import torch
+
+    n_spans = len(candidates)
+    hidden, _ = run_decoder(net, enc, range(n_spans), [[] for _ in range(n_spans)])
+    first = net.log_probs(hidden[:, 0])  # (spans, classes): shared by every candidate of a span
+    keep = first[:, codec.KEEP].tolist()
+    scores: list[dict[str, float]] = [{} for _ in range(n_spans)]
+    generated = beam_proposals(net, codec, enc, first, beam)
+    for k, pieces, lp in generated:
+        text = codec.decode(pieces)
+        if text:
+            scores[k].setdefault(text, lp)
+    candidates = [list(c) for c in candidates]
+    if spuns:
+        for k in range(n_spans):
+            best = sorted(scores[k], key=lambda t: -scores[k][t])[:2]
+            candidates[k] += [v for text in best for v in inflect_like(spuns[k], text) if v not in scores[k]]
+    # forced decoding: rows [span] + pieces, reading log P(next) at each position
+    rows, owners, gold, first_class = [], [], [], []
+    texts: list[tuple[int, str]] = []
+    for k, options in enumerate(candidates):
+        for text in dict.fromkeys(options):
+            pieces = codec.target_pieces(text)
+            if not pieces or text in scores[k]:
+                continue
+            rows.append(pieces)
+            owners.append(k)
+            # position 0's prediction is the shared first step; positions 1.. predict the rest
+            gold.append([-1] + codec.classes(pieces)[1:] + [codec.SEP])
+            first_class.append(codec.classes(pieces)[0])
+            texts.append((k, text))
     if rows:
         h, lengths = run_decoder(net, enc, owners, rows)
         targets = pad_batch(gold, -1, h.device)
@@ -684,10 +702,6 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
         firsts = first[torch.tensor(owners, device=h.device), torch.tensor(first_class, device=h.device)]
         for (k, text), total, lp0 in zip(texts, (totals).tolist(), firsts.tolist()):
             scores[k][text] = total + lp0
-    for k, pieces, lp in generated:
-        text = codec.decode(pieces)
-        if text:
-            scores[k].setdefault(text, lp)
     return keep, scores
 
 
@@ -782,13 +796,15 @@ class Seq2SeqRewriter:
         enc = encode_windows(self.net, self.codec, items)
         spans = [s for w in windows for s in w.spans]
         keys = [text[s.start:s.end].lower().strip() for s in spans]
-        options = [[c for c in self.source.candidates(text[s.start:s.end]) if c != key]
-                   for s, key in zip(spans, keys)]
-        keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam)
+        contexts = [neighbour_words(text, s.start, s.end) for s in spans]
+        options = [[c for c in self.source.candidates(text[s.start:s.end], *context) if c != key]
+                   for s, key, context in zip(spans, keys, contexts)]
+        keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam,
+                                           [text[s.start:s.end] for s in spans])
         decisions = []
         w = self.decide.fit_weight
         for k, span in enumerate(spans):
-            left, right = neighbour_words(text, span.start, span.end)
+            left, right = contexts[k]
             keep_fit = self.source.fit(left, keys[k], right)
             keep = Scored(keys[k], keep_lp[k] + w * keep_fit, keep_lp[k], keep_fit)
             ranked = []
