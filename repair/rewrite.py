@@ -724,11 +724,11 @@ class Seq2SeqRewriter:
 
     @classmethod
     def fresh(cls, config: ModelConfig | None = None, lexicon=None, decide: DecideConfig | None = None,
-              target_texts: Iterable[str] = ()):
+              target_texts: Iterable[str] = (), shortlist: Sequence[int] | None = None):
         """An untrained model; its output shortlist covers ``target_texts`` and frequent words."""
         config = config or ModelConfig()
         codec = Codec.load(config)
-        codec.set_shortlist(default_shortlist(codec, target_texts))
+        codec.set_shortlist(shortlist if shortlist is not None else default_shortlist(codec, target_texts))
         return cls(build_network(config, codec.shortlist), codec, lexicon, decide)
 
     @classmethod

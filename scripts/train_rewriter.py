@@ -87,17 +87,22 @@ def train(args) -> None:
 
     config = ModelConfig(encoder_layers=args.encoder_layers, tuned_layers=args.tuned_layers,
                          decoder_layers=args.decoder_layers)
-    originals = [e["original"] for doc in docs for e in doc["edits"]]
-    rewriter = Seq2SeqRewriter.fresh(config, target_texts=originals)
+    checkpoint = runs / CHECKPOINT
+    saved = None
+    if checkpoint.is_file() and not args.fresh:
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if saved.get("model_config") != asdict(config):
+            fail(f"{checkpoint} was made with other model settings; use --fresh or the same settings")
+    if saved is not None:  # the output shortlist is part of the model: keep the checkpoint's
+        rewriter = Seq2SeqRewriter.fresh(config, shortlist=saved["shortlist"])
+    else:
+        originals = [e["original"] for doc in docs for e in doc["edits"]]
+        rewriter = Seq2SeqRewriter.fresh(config, target_texts=originals)
     net = rewriter.net.to(args.device)
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     state = {"step": 0, "seconds": 0.0, "examples": 0, "epoch": 0, "position": 0}
-    checkpoint = runs / CHECKPOINT
-    if checkpoint.is_file() and not args.fresh:
-        saved = torch.load(checkpoint, map_location=args.device, weights_only=False)
-        if saved.get("model_config") != asdict(config):
-            fail(f"{checkpoint} was made with other model settings; use --fresh or the same settings")
+    if saved is not None:
         net.load_state_dict(saved["model"], strict=False)
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
@@ -136,9 +141,9 @@ def train(args) -> None:
             log.write(line + "\n")
             log.flush()
         if time.time() - last_save > args.save_every * 60:
-            save_checkpoint(checkpoint, net, optimizer, state, config)
+            save_checkpoint(checkpoint, net, optimizer, state, config, rewriter.codec.shortlist)
             last_save = time.time()
-    save_checkpoint(checkpoint, net, optimizer, state, config)
+    save_checkpoint(checkpoint, net, optimizer, state, config, rewriter.codec.shortlist)
     net.eval()
     rewriter.net = net.to("cpu")
     info = {
@@ -161,12 +166,12 @@ def train(args) -> None:
     print(f"saved {args.out} after {state['step']} steps, {state['seconds'] / 60:.1f} min", flush=True)
 
 
-def save_checkpoint(path: Path, net, optimizer, state: dict, config: ModelConfig) -> None:
+def save_checkpoint(path: Path, net, optimizer, state: dict, config: ModelConfig, shortlist) -> None:
     import torch
 
     tmp = path.with_suffix(".tmp")
     torch.save({"model": net.trained_state(), "optimizer": optimizer.state_dict(), "state": state,
-                "model_config": asdict(config)}, tmp)
+                "model_config": asdict(config), "shortlist": list(shortlist)}, tmp)
     tmp.replace(path)
 
 
