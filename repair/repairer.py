@@ -48,6 +48,7 @@ class Repairer:
         detector_id: str | None = None,
         rewriter_id: str | None = None,
         settings: dict | None = None,
+        ignore=None,
     ):
         self.detector = detector
         self.rewriter = rewriter
@@ -56,6 +57,8 @@ class Repairer:
         self.detector_id = detector_id or _component_id(detector, None)
         self.rewriter_id = rewriter_id or _component_id(rewriter, None)
         self.settings = dict(settings or {})
+        # optional IgnoreRules (repair/ignore.py): spans touching an ignored word are dropped
+        self.ignore = ignore
 
     @classmethod
     def from_pretrained(
@@ -87,6 +90,8 @@ class Repairer:
     def signature(self) -> str:
         parts = [f"detector:{self.detector_id}", f"threshold:{self.threshold:g}", f"rewriter:{self.rewriter_id}"]
         parts += [f"{key}:{value}" for key, value in sorted(self.settings.items())]
+        if self.ignore:
+            parts.append(f"ignore:{self.ignore.fingerprint}")
         parts.append(f"version:{__version__}")
         return "|".join(parts)
 
@@ -127,7 +132,8 @@ class Repairer:
         return RepairResult(text, tuple(edits), apply_edits(text, edits), self.signature, tuple(spans))
 
     def _detect_block(self, text: str) -> list[Span]:
-        return list(self.detector.detect(text, self.threshold)) if text.strip() else []
+        spans = list(self.detector.detect(text, self.threshold)) if text.strip() else []
+        return self.ignore.filter(text, spans) if self.ignore and spans else spans
 
     def _rewrite_block(self, text: str, spans: Sequence[Span]) -> list[Edit]:
         if not spans:
