@@ -323,12 +323,12 @@ def _markdown():
     return _markdown_parser
 
 
-def _inline_protected(md, content: str) -> list[TextRange]:
+def _inline_protected(md, content: str, env: dict) -> list[TextRange]:
     """Ranges of ``content`` (one inline token's source) that are code, links targets, HTML..."""
     from markdown_it.helpers import parseLinkLabel
 
     recorded: list = []
-    md.inline.parse(content, md, {"repair_ranges": recorded}, [])
+    md.inline.parse(content, md, {**env, "repair_ranges": recorded}, [])
     protected: list[TextRange] = []
     for name, start, end, state in recorded:
         if name in MD_PROTECTED_INLINE:
@@ -374,7 +374,8 @@ def scan_markdown(text: str) -> Scan:
 
     prose: list[TextRange] = []
     directives: list[Directive] = []
-    for token in md.parse(source):
+    env: dict = {}  # the block pass stores reference definitions here for [label][ref] links
+    for token in md.parse(source, env):
         if token.map is None:
             continue
         first, last = token.map
@@ -387,7 +388,7 @@ def scan_markdown(text: str) -> Scan:
         if token.type != "inline":
             continue
         content = token.content
-        protected = _inline_protected(md, content)
+        protected = _inline_protected(md, content, env)
         position = 0
         for number, line in enumerate(content.split("\n")):
             line_no = first + number
