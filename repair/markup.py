@@ -388,7 +388,9 @@ def scan_markdown(text: str) -> Scan:
         if token.type != "inline":
             continue
         content = token.content
-        protected = _inline_protected(md, content, env)
+        protected = merge_ranges(_inline_protected(md, content, env))
+        protected_starts = [a for a, _ in protected]
+        comments = [r for r in _inline_protected_comments(content, protected)]
         position = 0
         for number, line in enumerate(content.split("\n")):
             line_no = first + number
@@ -400,19 +402,25 @@ def scan_markdown(text: str) -> Scan:
                 continue  # could not place this line exactly (tabs, escaped pipes): leave it alone
             cursor[line_no] = column + len(line)
             shift = doc_starts[line_no] + column - line_start
-            for a, b in complement(protected, line_start, line_start + len(line)):
+            line_end = line_start + len(line)
+            # only the merged ranges that can reach this line (long paragraphs stay linear)
+            nearby = protected[max(bisect_right(protected_starts, line_start) - 1, 0):
+                               bisect_right(protected_starts, line_end)]
+            for a, b in complement(nearby, line_start, line_end):
                 prose.append(TextRange(a + shift, b + shift))
-            for name_start, name_end in _html_inline_comments(content, protected, line_start, len(line)):
-                match = HTML_COMMENT_DIRECTIVE.match(content[name_start:name_end])
-                if match:
-                    directives.append(Directive(match.group(1), name_start + shift, name_end + shift))
+            for kind, a, b in comments:
+                if line_start <= a and b <= line_end:
+                    directives.append(Directive(kind, a + shift, b + shift))
     return Scan(tuple(complement(prose, 0, len(text))), tuple(directives))
 
 
-def _html_inline_comments(content, protected, line_start, line_length):
-    for start, end in protected:
-        if line_start <= start and end <= line_start + line_length and content.startswith("<!--", start):
-            yield start, end
+def _inline_protected_comments(content: str, protected: Sequence[TextRange]):
+    """``(kind, start, end)`` of inline ``<!-- repair: ... -->`` comments inside protected ranges."""
+    for match in re.finditer(r"<!--.*?-->", content, re.DOTALL):
+        directive = HTML_COMMENT_DIRECTIVE.match(match.group(0))
+        inside = any(a <= match.start() and match.end() <= b for a, b in protected)
+        if directive and inside:
+            yield directive.group(1), match.start(), match.end()
 
 
 # ---------------------------------------------------------------------------------------------
