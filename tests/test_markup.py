@@ -281,3 +281,13 @@ def test_read_refuses_non_utf8(tmp_path):
     path.write_bytes("caf\xe9".encode("latin-1"))
     with pytest.raises(MarkupError, match="not UTF-8"):
         read_document(path)
+
+
+def test_before_after_example_in_docs_is_true():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "markup.md").read_text(encoding="utf-8")
+    before, after = re.findall(r"^````markdown\n(.*?)^````$", docs, re.DOTALL | re.MULTILINE)
+    result = repair(before, "markdown")
+    assert result.repaired == after
+    assert (len(result.edits), result.words, result.verdict) == (7, 59, "heavily spun")
