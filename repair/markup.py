@@ -323,16 +323,16 @@ def _markdown():
     return _markdown_parser
 
 
-def _inline_protected(md, content: str, env: dict) -> list[TextRange]:
-    """Ranges of ``content`` (one inline token's source) that are code, links targets, HTML..."""
+def _inline_protected(md, content: str, env: dict) -> list[tuple[str, TextRange]]:
+    """``(rule, range)`` of ``content`` (one inline token's source) that are code, link targets, HTML..."""
     from markdown_it.helpers import parseLinkLabel
 
     recorded: list = []
     md.inline.parse(content, md, {**env, "repair_ranges": recorded}, [])
-    protected: list[TextRange] = []
+    protected: list[tuple[str, TextRange]] = []
     for name, start, end, state in recorded:
         if name in MD_PROTECTED_INLINE:
-            protected.append(TextRange(start, end))
+            protected.append((name, TextRange(start, end)))
         elif name == "link":
             # the label is prose; "[" and "](target "title")" / "][ref]" are not
             saved = state.pos, state.posMax
@@ -340,9 +340,9 @@ def _inline_protected(md, content: str, env: dict) -> list[TextRange]:
             label_end = parseLinkLabel(state, start, True)
             state.pos, state.posMax = saved
             if label_end < 0:
-                protected.append(TextRange(start, end))
+                protected.append((name, TextRange(start, end)))
             else:
-                protected += [TextRange(start, start + 1), TextRange(label_end, end)]
+                protected += [(name, TextRange(start, start + 1)), (name, TextRange(label_end, end))]
     return protected
 
 
@@ -388,9 +388,11 @@ def scan_markdown(text: str) -> Scan:
         if token.type != "inline":
             continue
         content = token.content
-        protected = merge_ranges(_inline_protected(md, content, env))
+        found = _inline_protected(md, content, env)
+        protected = merge_ranges(r for _, r in found)
         protected_starts = [a for a, _ in protected]
-        comments = [r for r in _inline_protected_comments(content, protected)]
+        comments = [(d.group(1), a, b) for name, (a, b) in found if name == "html_inline"
+                    for d in [HTML_COMMENT_DIRECTIVE.match(content[a:b])] if d]
         position = 0
         for number, line in enumerate(content.split("\n")):
             line_no = first + number
@@ -412,15 +414,6 @@ def scan_markdown(text: str) -> Scan:
                 if line_start <= a and b <= line_end:
                     directives.append(Directive(kind, a + shift, b + shift))
     return Scan(tuple(complement(prose, 0, len(text))), tuple(directives))
-
-
-def _inline_protected_comments(content: str, protected: Sequence[TextRange]):
-    """``(kind, start, end)`` of inline ``<!-- repair: ... -->`` comments inside protected ranges."""
-    for match in re.finditer(r"<!--.*?-->", content, re.DOTALL):
-        directive = HTML_COMMENT_DIRECTIVE.match(match.group(0))
-        inside = any(a <= match.start() and match.end() <= b for a, b in protected)
-        if directive and inside:
-            yield directive.group(1), match.start(), match.end()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -291,3 +291,28 @@ def test_before_after_example_in_docs_is_true():
     result = repair(before, "markdown")
     assert result.repaired == after
     assert (len(result.edits), result.words, result.verdict) == (7, 59, "heavily spun")
+
+
+def test_inline_comment_directive_counts_but_one_in_inline_code_does_not():
+    source, expected = render(
+        "A <<firm>> `<!-- repair: off -->` and <<firm>>. <!-- repair: ignore-next-line -->\n"
+        "firm skipped\n<<firm>> again\n")
+    assert repair(source, "markdown").repaired == expected
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+MARKUP_ALPHABET = st.sampled_from(list("ab firm\n\r\t`*_[]()<>!#$%\\{}&;:/\"'=-|~^\ufeff😀\u0301") + [
+    "<!-- repair: off -->", "<!-- repair: on -->", "% repair: ignore-next-line", "```", "\\begin{equation}",
+    "\\end{equation}", "\\cite{", "<pre>", "</pre>", "https://x.y/firm", "---\n", "    ", "\r\n"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(MARKUP_ALPHABET, max_size=60).map("".join), st.sampled_from(sorted(DOCUMENTS)))
+def test_any_text_gives_valid_ranges_and_protected_text_survives(text, markup):
+    ranges = protected_ranges(text, markup)
+    assert all(0 <= a < b <= len(text) for a, b in ranges)
+    assert all(b < c for (_, b), (c, _) in zip(ranges, ranges[1:]))
+    result = repair(text, markup)
+    for edit in result.edits:
+        assert not any(edit.start < b and edit.end > a for a, b in ranges)
