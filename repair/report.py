@@ -17,6 +17,7 @@ from . import __version__
 from .chunks import Block
 from .edits import Edit, RepairResult, apply_edits, check_edits
 
+FORCE_FLUSH_CHARS = 1_000_000
 ANSI = {"delete": "\x1b[31m", "insert": "\x1b[32m", "hunk": "\x1b[36m", "header": "\x1b[1m", "reset": "\x1b[0m"}
 
 
@@ -189,11 +190,30 @@ class DiffRenderer:
         offset = len(self._text)
         self._text += text
         self._edits += [e.shifted(offset) for e in edits]
-        cut = self._text.rfind("\n") + 1
-        # an edit crossing the last line break keeps the whole tail pending
-        while cut and any(e.start < cut < e.end for e in self._edits):
-            cut = self._text.rfind("\n", 0, cut - 1) + 1
+        cut = self._safe_cut()
         return self._flush(cut) if cut else ""
+
+    def _safe_cut(self) -> int:
+        """The last line start where cutting cannot change the hunks: the ``context`` lines on
+        each side of it and the line itself are complete and unchanged (so no hunk reaches
+        across, and difflib would split there too). Past ``FORCE_FLUSH_CHARS`` of pending
+        text any line start no edit crosses will do, keeping memory bounded."""
+        starts = line_starts(self._text)
+        complete = len(starts) - 1  # lines that end with a line break
+        changed: set[int] = set()
+        for edit in self._edits:
+            first = bisect.bisect_right(starts, edit.start) - 1
+            last = bisect.bisect_right(starts, max(edit.end - 1, edit.start)) - 1
+            changed.update(range(first, last + 1))
+        c = self.context
+        for line in range(complete - 1 - c, max(c, 1) - 1, -1):
+            if not any(i in changed for i in range(line - c, line + c + 1)):
+                return starts[line]
+        if len(self._text) > FORCE_FLUSH_CHARS:
+            for line in range(complete, 0, -1):
+                if not any(e.start < starts[line] < e.end for e in self._edits):
+                    return starts[line]
+        return 0
 
     def close(self) -> str:
         return self._flush(len(self._text), final=True)
