@@ -75,9 +75,12 @@ def line_starts(text: str) -> list[int]:
 class FileReportBuilder:
     """Collects block results of one input into a ``FileReport`` with lines and columns."""
 
-    def __init__(self, name: str, keep_text: bool = False):
+    def __init__(self, name: str, keep_text: bool = False, keep_edits: bool = True):
         self.name = name
         self.keep_text = keep_text
+        self.keep_edits = keep_edits  # off when only counts are needed: a huge file has many edits
+        self.edit_count = 0
+        self.words_changed = 0
         self.signature = ""
         self.words = 0
         self.edits: list[LocatedEdit] = []
@@ -97,7 +100,10 @@ class FileReportBuilder:
             index = bisect.bisect_right(starts, edit.start) - 1
             column = edit.start - starts[index] + 1 + (self._column if index == 0 else 0)
             located.append(LocatedEdit(edit.shifted(block.start), self._line + index, column))
-        self.edits += located
+        self.edit_count += len(located)
+        self.words_changed += result.words_changed
+        if self.keep_edits:
+            self.edits += located
         if len(starts) > 1:
             self._line += len(starts) - 1
             self._column = len(block.text) - starts[-1]

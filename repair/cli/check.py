@@ -48,7 +48,7 @@ def _check(inputs, output_format, options) -> int:
         if source is None:
             failed = True
             continue
-        builder = FileReportBuilder(source.name)
+        builder = FileReportBuilder(source.name, keep_edits=output_format == "json")
         try:
             for block, result in repaired_blocks(repairer.get(), source):
                 located = builder.add(block, result)
@@ -60,7 +60,7 @@ def _check(inputs, output_format, options) -> int:
             failed = True
             continue
         report = builder.finish()
-        found = found or bool(report.edits)
+        found = found or builder.edit_count > 0
         reports.append(report)
     if output_format == "json" and reports:
         click.echo(render_json(reports), nl=False)

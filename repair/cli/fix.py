@@ -72,7 +72,10 @@ def _fix(inputs, in_place, diff, report_path, options) -> int:
             failed = True
             continue
         try:
-            reports.append(_fix_one(repairer.get(), source, settings, in_place, diff, print_text, keep_text))
+            report = _fix_one(repairer.get(), source, settings, in_place, diff, print_text, keep_text,
+                              keep_edits=renderer_of is not None)
+            if renderer_of:
+                reports.append(report)
         except InputError as error:  # the file changed or vanished after validation
             say_error(str(error))
             failed = True
@@ -93,9 +96,9 @@ def _fix(inputs, in_place, diff, report_path, options) -> int:
 
 
 def _fix_one(repairer, source: Source, settings: Settings, in_place: bool, diff: str | None,
-             print_text: bool, keep_text: bool) -> FileReport:
+             print_text: bool, keep_text: bool, keep_edits: bool) -> FileReport:
     out = sys.stdout
-    builder = FileReportBuilder(source.name, keep_text=keep_text)
+    builder = FileReportBuilder(source.name, keep_text=keep_text, keep_edits=keep_edits)
     renderer = DiffRenderer(source.name, diff, settings.color) if diff else None
     writer = AtomicWriter(source.path, source.encoding) if in_place else None
     with writer if writer else contextlib.nullcontext():
@@ -112,7 +115,7 @@ def _fix_one(repairer, source: Source, settings: Settings, in_place: bool, diff:
                 out.write(renderer.feed(block.text, result.edits))
         if renderer:
             out.write(renderer.close())
-        if writer and not builder.edits:
+        if writer and not builder.edit_count:
             writer.discard()  # nothing changed: keep the file (and its timestamp) as it is
     out.flush()
     return builder.finish()
