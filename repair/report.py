@@ -384,7 +384,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .sub { color: #59636e; margin: 0 0 18px; font-size: 13px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 6px 0 12px; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; font-weight: 600; }
+th { background: #f6f8fa; font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, .sig { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 .controls { position: sticky; top: 0; background: #fff; padding: 8px 0; border-bottom: 1px solid var(--line);
