@@ -78,8 +78,16 @@ def test_repairer_changes_only_flagged_words(toy_repairer, text):
     assert outside_input == outside_output
 
 
+# words of at most 8 characters between whitespace, so any block limit of 10 or more can cut
+# between words (a run of characters longer than the limit has to be cut inside)
+SPACED = st.lists(
+    st.tuples(st.one_of(AWKWARD, st.text(max_size=6)), st.sampled_from([" ", "  ", "\r\n", "\n\n", "\t"])),
+    max_size=40,
+).map(lambda pairs: "".join(word + gap for word, gap in pairs))
+
+
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40)
-@given(text=TEXT, block_chars=st.integers(8, 40))
+@given(text=SPACED, block_chars=st.integers(10, 40))
 def test_small_blocks_give_the_same_repair(toy, text, block_chars):
     whole = Repairer(toy, toy, threshold=0.5, block_chars=10_000).repair(text)
     blocked = Repairer(toy, toy, threshold=0.5, block_chars=block_chars).repair(text)
