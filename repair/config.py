@@ -60,6 +60,12 @@ def _string(value: Any) -> str:
     return value
 
 
+def _strings(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of strings")
+    return value
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -75,6 +81,8 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "format": _choice("text", "json"),
     "color": _choice("auto", "always", "never"),
     "language-check": _boolean,
+    "markup": _choice("auto", "plain", "markdown", "latex", "html"),
+    "ignore-words": _strings,
 }
 
 

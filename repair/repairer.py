@@ -113,13 +113,17 @@ class Repairer:
         """Repair ``text``; character ranges in ``skip`` (code, markup, ignored regions) stay untouched."""
         spans: list[Span] = []
         edits: list[Edit] = []
-        for block in self.blocks(text):
-            local = [(max(a, block.start) - block.start, min(b, block.end) - block.start)
-                     for a, b in skip if a < block.end and b > block.start]
-            result = self.repair_block(block.text, local)
+        for block, result in self.iter_repair(text, skip):
             spans += [s.shifted(block.start) for s in result.spans]
             edits += [e.shifted(block.start) for e in result.edits]
         return RepairResult(text, tuple(edits), apply_edits(text, edits), self.signature, tuple(spans))
+
+    def iter_repair(self, text: str, skip: Sequence[tuple[int, int]] = ()) -> Iterator[tuple[Block, RepairResult]]:
+        """(Block, block-local RepairResult) for each block of a text held in memory."""
+        for block in self.blocks(text):
+            local = [(max(a, block.start) - block.start, min(b, block.end) - block.start)
+                     for a, b in skip if a < block.end and b > block.start]
+            yield block, self.repair_block(block.text, local)
 
     def repair_stream(self, blocks: Iterable[Block]) -> Iterator[tuple[Block, RepairResult]]:
         """Repair blocks one at a time (for files too large to hold); offsets stay block-local."""

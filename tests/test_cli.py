@@ -236,8 +236,12 @@ def test_config_in_pyproject_and_flags_override(run, in_tmp):
 # --- large files: streamed in bounded memory --------------------------------------------------
 
 
-def test_large_file_is_streamed_in_bounded_memory(run, tmp_path):
+def test_large_file_is_streamed_in_bounded_memory(run, tmp_path, monkeypatch):
     """Five times the file, about the same peak: memory depends on the block size, not the file."""
+    from repair.cli import _common
+
+    # plain files above this size stream; lowered so that a test-sized file takes that path
+    monkeypatch.setattr(_common, "WHOLE_TEXT_BYTES", 100_000)
     filler = "A plain sentence about the weather, with nothing to change at all. " * 6
     paragraph, expected = SPUN + "\r\n" + filler + "\n\n", FIXED + "\r\n" + filler + "\n\n"
     peaks = {}

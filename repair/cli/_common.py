@@ -41,6 +41,11 @@ def common_options(command: Callable) -> Callable:
         click.option("--language-check", type=click.Choice(["on", "off"]), default=None,
                      help="Refuse text that does not look English (default on)."),
         click.option("--force", is_flag=True, default=False, help="Repair even text that does not look English."),
+        click.option("--markup", type=click.Choice(["auto", "plain", "markdown", "latex", "html"]), default=None,
+                     help="How to find the prose: code, URLs, tags, math and commands are never touched "
+                          "(default auto, from the file suffix)."),
+        click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
+                     help="File of words and phrases never to flag, one a line (repeatable)."),
         click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default=None,
                      help="Colour diffs and findings (default auto: when writing to a terminal)."),
     ]
@@ -57,10 +62,14 @@ class Settings:
     max_bytes: int
     language_check: bool
     color: bool
+    markup: str
+    ignore_words: tuple[str, ...]
+    ignore_files: tuple[str, ...]
     config: Config
 
     @classmethod
-    def resolve(cls, threshold, model_dir, encoding, max_bytes, language_check, force, color, **_) -> "Settings":
+    def resolve(cls, threshold, model_dir, encoding, max_bytes, language_check, force, color,
+                markup=None, ignore_words=(), **_) -> "Settings":
         try:
             config = load_config()
         except ConfigError as error:
@@ -73,6 +82,9 @@ class Settings:
             max_bytes=config.pick("max-bytes", max_bytes, DEFAULT_MAX_BYTES),
             language_check=check and not force,
             color=use_color(config.pick("color", color, "auto")),
+            markup=config.pick("markup", markup, "auto"),
+            ignore_words=tuple(config.get("ignore-words", ())),
+            ignore_files=tuple(ignore_words or ()),
             config=config,
         )
 
@@ -100,10 +112,16 @@ class LazyRepairer:
     def get(self):
         if self._repairer is None:
             from ..components import ComponentError
+            from ..ignore import IgnoreFileError, IgnoreRules
             from ..repairer import Repairer
 
             try:
-                self._repairer = Repairer.from_pretrained(self.settings.model_dir, threshold=self.settings.threshold)
+                rules = IgnoreRules.from_sources(words=self.settings.ignore_words, files=self.settings.ignore_files)
+            except (IgnoreFileError, OSError) as error:
+                raise Failure("ignore-words", str(error)) from None
+            try:
+                self._repairer = Repairer.from_pretrained(self.settings.model_dir, threshold=self.settings.threshold,
+                                                          ignore=rules or None)
             except ComponentError as error:
                 raise Failure("model", str(error)) from None
             except (ImportError, OSError, ValueError) as error:
@@ -111,11 +129,25 @@ class LazyRepairer:
         return self._repairer
 
 
-def repaired_blocks(repairer, source: Source) -> Iterator:
-    """(Block, RepairResult) for each block of ``source``, reading the file incrementally."""
-    from ..chunks import stream_blocks
+# Inputs up to this many bytes are held whole, so markup and ``repair: off`` regions are found
+# across the whole document; larger plain-text files stream block by block, directives per block.
+WHOLE_TEXT_BYTES = 32 * 1024 * 1024
 
-    return repairer.repair_stream(stream_blocks(source.pieces(), repairer.block_chars))
+
+def repaired_blocks(repairer, source: Source, markup_choice: str = "auto") -> Iterator:
+    """(Block, RepairResult) for each block of ``source``; prose only, protected ranges untouched."""
+    from ..chunks import stream_blocks
+    from ..markup import MarkupError, protected_ranges, resolve_markup
+
+    try:
+        markup = resolve_markup(markup_choice, source.path)
+    except MarkupError as error:
+        raise Failure("markup", str(error)) from None
+    if markup != "plain" or source.size <= WHOLE_TEXT_BYTES:
+        text = source.read_text()
+        return repairer.iter_repair(text, protected_ranges(text, markup))
+    return ((block, repairer.repair_block(block.text, protected_ranges(block.text, "plain")))
+            for block in stream_blocks(source.pieces(), repairer.block_chars))
 
 
 def open_inputs(settings: Settings, paths) -> Iterator[tuple[str, Source | None]]:

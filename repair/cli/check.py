@@ -50,7 +50,7 @@ def _check(inputs, output_format, options) -> int:
             continue
         builder = FileReportBuilder(source.name, keep_edits=output_format == "json")
         try:
-            for block, result in repaired_blocks(repairer.get(), source):
+            for block, result in repaired_blocks(repairer.get(), source, settings.markup):
                 located = builder.add(block, result)
                 if output_format == "text":
                     for edit in located:

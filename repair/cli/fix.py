@@ -105,7 +105,7 @@ def _fix_one(repairer, source: Source, settings: Settings, in_place: bool, diff:
         for target in (writer if writer else None, out if print_text else None):
             if target is not None:
                 target.write(source.prefix)
-        for block, result in repaired_blocks(repairer, source):
+        for block, result in repaired_blocks(repairer, source, settings.markup):
             builder.add(block, result)
             if writer:
                 writer.write(result.repaired)
