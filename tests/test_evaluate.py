@@ -387,3 +387,23 @@ def test_eval_command_reports_missing_models(tmp_path, pairs_file, capsys):
     assert main(["eval", str(pairs_file), "--model-dir", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip()
     assert "cannot load models" in err and len(err.splitlines()) == 1
+
+
+def test_eval_all_writes_json_and_markdown(toy_models, pairs_file, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("eval_all", REPO / "scripts" / "eval_all.py")
+    eval_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(eval_all)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "test.pairs.jsonl").write_text(pairs_file.read_text())
+    out = tmp_path / "out"
+    assert eval_all.main(["--data", str(data), "--model-dir", str(toy_models), "--out", str(out),
+                          "--limit", "5"]) == 0
+    report = json.loads((out / "quality.json").read_text())
+    synthetic = report["sets"]["synthetic test"]["systems"]
+    assert set(synthetic) == {"default", "lexicon"} and synthetic["default"]["restored"] == 3
+    assert "held-out" in capsys.readouterr().err  # missing set noted, not fatal
+    markdown = (out / "quality.md").read_text()
+    assert "| F0.5 |" in markdown and report["signatures"]["lexicon"] in markdown
