@@ -31,6 +31,7 @@ Definitions (all at word = token level):
 """
 from __future__ import annotations
 
+import bisect
 import difflib
 import gzip
 import json
@@ -50,13 +51,6 @@ class PairsError(ValueError):
 
 
 # --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -195,8 +189,15 @@ class Figures:
 # --------------------------------------------------------------------------- reading pairs
 
 
-def tokens(text: str) -> list[Token]:
-    return [Token(m.group(), m.start(), m.end()) for m in TOKEN.finditer(text)]
+def words(text: str) -> list[str]:
+    """The scorer's tokens: runs of word characters and single punctuation marks."""
+    return TOKEN.findall(text)
+
+
+def _scan(text: str) -> tuple[list[str], list[int], list[int]]:
+    """Tokens with their start and end offsets, as parallel lists (this is the hot loop)."""
+    found = list(TOKEN.finditer(text))
+    return [m.group() for m in found], [m.start() for m in found], [m.end() for m in found]
 
 
 def _norm(words: Iterable[str]) -> list[str]:
@@ -209,14 +210,15 @@ def _opcodes(source: Sequence[str], output: Sequence[str]):
 
 def derive_edits(spun: str, original: str) -> tuple[GoldEdit, ...]:
     """Gold edits from a word-level diff, for pairs that come without them."""
-    src, dst = tokens(spun), tokens(original)
+    src, src_starts, src_ends = _scan(spun)
+    dst, dst_starts, dst_ends = _scan(original)
     edits = []
-    for tag, i1, i2, j1, j2 in _opcodes([t.text for t in src], [t.text for t in dst]):
+    for tag, i1, i2, j1, j2 in _opcodes(src, dst):
         if tag == "equal":
             continue
-        start = src[i1].start if i1 < len(src) else len(spun)
-        end = src[i2 - 1].end if i2 > i1 else start
-        gold = original[dst[j1].start:dst[j2 - 1].end] if j2 > j1 else ""
+        start = src_starts[i1] if i1 < len(src) else len(spun)
+        end = src_ends[i2 - 1] if i2 > i1 else start
+        gold = original[dst_starts[j1]:dst_ends[j2 - 1]] if j2 > j1 else ""
         edits.append(GoldEdit(start, end, spun[start:end], gold, True))
     return tuple(edits)
 
@@ -320,16 +322,13 @@ def _overlaps_gold(i1: int, i2: int, a: int, b: int) -> bool:
 
 
 def score_pair(pair: EvalPair, repaired: str) -> PairScore:
-    source, output = tokens(pair.spun), tokens(repaired)
-    sw, tw = [t.text for t in source], [t.text for t in output]
+    sw, starts, _ = _scan(pair.spun)
+    tw = words(repaired)
     ops = _opcodes(sw, tw)
     changed = [(i1, i2) for tag, i1, i2, _, _ in ops if tag != "equal"]
-    spans = []
-    for edit in pair.edits:
-        # (an insertion after the last token starts at len(source); the reference would stop there)
-        a = next((k for k, t in enumerate(source) if t.start >= edit.start), len(source))
-        b = next((k for k, t in enumerate(source) if t.start >= edit.end), len(source))
-        spans.append((a, b, edit))
+    # a gold edit covers the tokens from the first starting at or after its start up to the
+    # first starting at or after its end (bisect_left finds exactly that token)
+    spans = [(bisect.bisect_left(starts, e.start), bisect.bisect_left(starts, e.end), e) for e in pair.edits]
 
     outcomes: list[EditOutcome] = []
     done: set[int] = set()
@@ -353,7 +352,7 @@ def score_pair(pair: EvalPair, repaired: str) -> PairScore:
         want, position = [], lo
         for m in sorted(members, key=lambda m: spans[m][0]):
             c, d, member = spans[m]
-            want += sw[position:c] + [t.text for t in tokens(member.gold)]
+            want += sw[position:c] + words(member.gold)
             position = d
         want = _norm(want + sw[position:hi])
         got = _norm(tw[slice(*_output_range(ops, lo, hi))])
@@ -372,9 +371,9 @@ def score_pair(pair: EvalPair, repaired: str) -> PairScore:
 
 def clean_damage(original: str, repaired: str) -> Damage:
     """Tokens the repairer changed in a text that had nothing to repair."""
-    words = [t.text for t in tokens(original)]
-    ops = _opcodes(words, [t.text for t in tokens(repaired)])
-    return Damage(sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal"), len(words))
+    source = words(original)
+    ops = _opcodes(source, words(repaired))
+    return Damage(sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal"), len(source))
 
 
 def summarise(pair_scores: Sequence[PairScore], damages: Sequence[Damage] = (),
