@@ -355,8 +355,9 @@ def pairs_file(tmp_path):
 
 
 def test_eval_command_prints_a_table_with_signatures(toy_models, pairs_file, capsys):
-    assert main(["eval", str(pairs_file), "--model-dir", str(toy_models), "--compare"]) == 0
+    assert main(["eval", str(pairs_file), "--model-dir", str(toy_models), "--compare", "--errors", "3"]) == 0
     out = capsys.readouterr().out
+    assert "missed: acquire -> buy (got: obtain)" in out
     header = next(line for line in out.splitlines() if line.startswith("metric"))
     assert header.split() == ["metric", "default", "lexicon"]
     f05 = next(line for line in out.splitlines() if line.startswith("F0.5")).split()
