@@ -812,7 +812,7 @@ def run_batch(
     manifest_path = dst / MANIFEST
     if manifest_path.exists():
         resume = read_manifest(manifest_path, header, units, unit_starts)
-    elif dst.exists() and any(dst.iterdir()):
+    elif not restart and dst.exists() and any(dst.iterdir()):
         raise BatchError(f"{dst} is not empty and holds no batch manifest; use an empty folder or --restart")
     else:
         resume = ResumePoint(0, {}, 0)
