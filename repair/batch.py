@@ -25,6 +25,7 @@ import bisect
 import fnmatch
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -718,6 +719,12 @@ def _outcome_from_dict(data: dict) -> Outcome:
                    data["words_changed"], data["error"])
 
 
+def _actor_pool(ray_data, size: int) -> dict:
+    """A fixed pool of ``size`` actors: ``compute=ActorPoolStrategy`` where Ray has it, else ``concurrency``."""
+    strategy = getattr(ray_data, "ActorPoolStrategy", None)
+    return {"compute": strategy(size=size)} if strategy else {"concurrency": size}
+
+
 def run_ray(documents: Iterable[Document], factory, jobs: int, batch_size: int) -> Iterator[tuple[Document, Outcome]]:
     """Same work on Ray Data: local when RAY_ADDRESS is unset, the cluster when it is set.
 
@@ -730,10 +737,11 @@ def run_ray(documents: Iterable[Document], factory, jobs: int, batch_size: int) 
     except ImportError:
         raise BatchError("--engine ray needs Ray: pip install 'spun-repair[ray]'") from None
     if not ray.is_initialized():
-        options = {"include_dashboard": False, "log_to_driver": False}
+        options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
         if not os.environ.get("RAY_ADDRESS"):
-            options["num_cpus"] = max(jobs, 1)
+            options["num_cpus"] = max(jobs, 1)  # local mode: as many actors as asked, no more
         ray.init(**options)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
@@ -746,8 +754,8 @@ def run_ray(documents: Iterable[Document], factory, jobs: int, batch_size: int) 
             RayRepairActor,
             fn_constructor_kwargs={"factory": factory},
             batch_size=batch_size,
-            concurrency=max(jobs, 1),
             num_cpus=1,
+            **_actor_pool(ray.data, max(jobs, 1)),
         )
         for row in repaired.iter_rows():
             outcome = _outcome_from_dict(json.loads(row["outcome"]))

@@ -7,6 +7,7 @@ pools and Ray actors load it the same way ``Repairer.from_pretrained`` loads a r
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -28,20 +29,26 @@ def register() -> None:
 class ToyTable:
     name = "toy-table"
 
-    def __init__(self, table: dict[str, str], delay: float = 0.0):
+    def __init__(self, table: dict[str, str], delay: float = 0.0, cpu_rounds: int = 0):
         self.table = table
         self.delay = delay
+        self.cpu_rounds = cpu_rounds  # CPU work per word, so benchmarks can stand in for a model
 
     @classmethod
     def from_pretrained(cls, folder):
         config = json.loads((Path(folder) / "component.json").read_text())
-        return cls(config["table"], config.get("delay", 0.0))
+        return cls(config["table"], config.get("delay", 0.0), config.get("cpu_rounds", 0))
 
     def detect(self, text: str, threshold: float) -> list[Span]:
         if CRASH_WORD in text:
             raise RuntimeError("toy detector cannot read this document")
         if self.delay:
             time.sleep(self.delay)
+        if self.cpu_rounds:
+            for word in WORD.findall(text):
+                digest = word.encode()
+                for _ in range(self.cpu_rounds):
+                    digest = hashlib.blake2b(digest, digest_size=16).digest()
         return [Span(m.start(), m.end(), m.group(), 0.9, self.name)
                 for m in WORD.finditer(text) if m.group().lower() in self.table]
 
@@ -50,11 +57,11 @@ class ToyTable:
                      source=self.name) for s in spans]
 
 
-def make_model_dir(folder: Path, delay: float = 0.0) -> Path:
+def make_model_dir(folder: Path, delay: float = 0.0, cpu_rounds: int = 0) -> Path:
     """A models folder whose ``lexicon`` component is the toy table."""
     component = Path(folder) / "lexicon"
     component.mkdir(parents=True, exist_ok=True)
-    config = {"type": TOY_TYPE, "threshold": 0.5, "table": TOY_TABLE, "delay": delay}
+    config = {"type": TOY_TYPE, "threshold": 0.5, "table": TOY_TABLE, "delay": delay, "cpu_rounds": cpu_rounds}
     (component / "component.json").write_text(json.dumps(config))
     return Path(folder)
 
