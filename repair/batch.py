@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -602,6 +603,9 @@ _WORKER_REPAIRER = None
 
 def _worker_init(factory, threads: int) -> None:
     global _WORKER_REPAIRER
+    # Ctrl-C is the driver's to handle (it stops cleanly and resumes later); a worker dying of it
+    # would look like a document crashing the model
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_REPAIRER = factory()
     torch = sys.modules.get("torch")  # only a model that already pulled in torch pays for this
     if torch is not None:
@@ -672,7 +676,7 @@ def run_pool(documents: Iterable[Document], factory, jobs: int, batch_size: int)
                 in_flight = [(b, executor.submit(_worker_repair, _work(b))) for b, _ in in_flight]
             yield from _pair(batch, outcomes)
     finally:
-        executor.shutdown(cancel_futures=True)
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _work(batch: list[Document]) -> list[tuple[int, str]]:

@@ -304,8 +304,10 @@ def _acknowledged(out: Path) -> int:
         return 0
 
 
-@pytest.mark.parametrize("layout, jobs", [("text", "1"), ("jsonl", "2")])
-def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, layout, jobs):
+@pytest.mark.parametrize("layout, jobs, stop", [("text", "1", signal.SIGKILL), ("jsonl", "2", signal.SIGKILL),
+                                               ("jsonl", "2", signal.SIGINT)])
+def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, layout, jobs, stop):
+    """Killed (or Ctrl-C) at a random point, then rerun: byte for byte the uninterrupted result."""
     models = toy_components.make_model_dir(tmp_path / "models", delay=0.01)
     if layout == "text":
         src, total = make_text_corpus(tmp_path / "src", 150), 150
@@ -322,8 +324,11 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, layout,
     while _acknowledged(out) < total // 3 and victim.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert victim.poll() is None, "the run finished before it could be killed; make documents slower"
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
+    victim.send_signal(stop)
+    code = victim.wait(30)
+    if stop == signal.SIGINT:
+        err = victim.stderr.read().decode()
+        assert code == 130 and ("interrupted" in err or "aborted" in err) and "Traceback" not in err, err
     done_before = _acknowledged(out)
     assert 0 < done_before < total
     rerun = _cli([str(src), "-o", str(out)] + args, env)
@@ -333,6 +338,12 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, layout,
     assert summary["documents"] == total
     assert tree(out) == tree(tmp_path / "reference")
     assert b"\r" not in rerun.stderr.read()  # not a terminal: no progress bar
+
+
+def test_progress_bar_reports_rates_when_asked(tmp_path, factory, capsys):
+    run_batch(make_text_corpus(tmp_path / "src", 3), tmp_path / "out", BatchConfig(), factory, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "docs/s" in err and "words/s" in err
 
 
 # ---------------------------------------------------------------- engines
