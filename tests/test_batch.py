@@ -256,6 +256,19 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path, factory):
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
 
 
+def test_a_document_that_kills_its_worker_is_isolated(tmp_path, factory):
+    src = make_jsonl_corpus(tmp_path / "src", shards=1, per_shard=12)
+    lines = (src / "shard-00.jsonl").read_text().splitlines()
+    lines[5] = json.dumps({"id": "deadly", "text": f"{toy_components.DIE_WORD} commence"})
+    (src / "shard-00.jsonl").write_text("\n".join(lines) + "\n")
+    stats = run_batch(src, tmp_path / "out", BatchConfig(jobs=2, batch_size=4), factory)
+    assert stats.exit_code == 1
+    entries = edits_entries(tmp_path / "out")
+    assert [e["id"] for e in entries if e["status"] == "failed"] == ["deadly"]
+    assert "died" in entries[5]["error"] and len(entries) == 12
+    assert sum(e["status"] == "ok" for e in entries) == 11  # its batch-mates were redone, not lost
+
+
 def test_resume_truncates_unacknowledged_and_partial_output(tmp_path, factory):
     """What a crash between writing output and acknowledging it leaves behind is undone."""
     src = make_jsonl_corpus(tmp_path / "src", shards=2, per_shard=6)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ TOY_TYPE = "toy-table"
 TOY_TABLE = {"automobile": "car", "commence": "begin", "utilize": "use", "purchase": "buy",
              "enormous": "big", "assist": "help"}
 CRASH_WORD = "KABOOM"  # a document containing it makes the detector raise
+DIE_WORD = "FLATLINE"  # ... makes a worker process die outright (as a segfault or OOM kill would)
 
 
 def register() -> None:
@@ -42,6 +45,8 @@ class ToyTable:
     def detect(self, text: str, threshold: float) -> list[Span]:
         if CRASH_WORD in text:
             raise RuntimeError("toy detector cannot read this document")
+        if DIE_WORD in text and multiprocessing.parent_process() is not None:
+            os._exit(3)  # only ever in a worker: never take the test runner down
         if self.delay:
             time.sleep(self.delay)
         if self.cpu_rounds:
