@@ -663,7 +663,7 @@ def run_pool(documents: Iterable[Document], factory, jobs: int, batch_size: int)
                     break
                 in_flight.append((batch, executor.submit(_worker_repair, _work(batch))))
             if not in_flight:
-                return
+                break
             batch, future = in_flight.pop(0)
             try:
                 outcomes = future.result()
@@ -675,8 +675,10 @@ def run_pool(documents: Iterable[Document], factory, jobs: int, batch_size: int)
                 executor = new_pool()
                 in_flight = [(b, executor.submit(_worker_repair, _work(b))) for b, _ in in_flight]
             yield from _pair(batch, outcomes)
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not wait for running batches
+        raise
+    executor.shutdown()
 
 
 def _work(batch: list[Document]) -> list[tuple[int, str]]:
