@@ -1,15 +1,23 @@
-"""A tiny but real component for tests: flags words from a word list in its model folder.
+"""Small but real components for tests (no trained model needed), importable by worker processes.
 
-It plays both roles (like the lexicon baseline) so the CLI and the façade can be tested end
-to end without trained models. The word list lives in tests/fixtures/toy_models/lexicon/.
+``ToyWordList``: flags words from a word list in its model folder (tests/fixtures/toy_models/lexicon/),
+used by the CLI and façade tests. ``ToyTable``: a word table in component.json, with hooks that make
+a document crash or kill its worker, used by the batch tests. Both play both roles, like the lexicon
+baseline, and their words are invented for tests, unrelated to the evaluation set.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing
+import os
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from repair.edits import Alternative, Edit, Span, match_case
+from repair.components import COMPONENT_TYPES
+from repair.edits import WORD, Alternative, Edit, Span, match_case
 
 TYPE_NAME = "toy-wordlist"
 MODEL_DIR = Path(__file__).parent / "fixtures" / "toy_models"
@@ -53,3 +61,69 @@ class ToyWordList:
                 self.name,
             ))
         return edits
+
+
+TOY_TYPE = "toy-table"
+TOY_TABLE = {"automobile": "car", "commence": "begin", "utilize": "use", "purchase": "buy",
+             "enormous": "big", "assist": "help"}
+CRASH_WORD = "KABOOM"  # a document containing it makes the detector raise
+DIE_WORD = "FLATLINE"  # ... makes a worker process die outright (as a segfault or OOM kill would)
+
+
+def register() -> None:
+    COMPONENT_TYPES[TOY_TYPE] = "toy_components:ToyTable"
+
+
+class ToyTable:
+    name = "toy-table"
+
+    def __init__(self, table: dict[str, str], delay: float = 0.0, cpu_rounds: int = 0):
+        self.table = table
+        self.delay = delay
+        self.cpu_rounds = cpu_rounds  # CPU work per word, so benchmarks can stand in for a model
+
+    @classmethod
+    def from_pretrained(cls, folder):
+        config = json.loads((Path(folder) / "component.json").read_text())
+        return cls(config["table"], config.get("delay", 0.0), config.get("cpu_rounds", 0))
+
+    def detect(self, text: str, threshold: float) -> list[Span]:
+        if CRASH_WORD in text:
+            raise RuntimeError("toy detector cannot read this document")
+        if DIE_WORD in text and multiprocessing.parent_process() is not None:
+            os._exit(3)  # only ever in a worker: never take the test runner down
+        if self.delay:
+            time.sleep(self.delay)
+        if self.cpu_rounds:
+            for word in WORD.findall(text):
+                digest = word.encode()
+                for _ in range(self.cpu_rounds):
+                    digest = hashlib.blake2b(digest, digest_size=16).digest()
+        return [Span(m.start(), m.end(), m.group(), 0.9, self.name)
+                for m in WORD.finditer(text) if m.group().lower() in self.table]
+
+    def rewrite(self, text: str, spans) -> list[Edit]:
+        return [Edit(s.start, s.end, s.text, match_case(s.text, self.table[s.text.lower()]), s.score,
+                     source=self.name) for s in spans]
+
+
+def make_model_dir(folder: Path, delay: float = 0.0, cpu_rounds: int = 0) -> Path:
+    """A models folder whose ``lexicon`` component is the toy table."""
+    component = Path(folder) / "lexicon"
+    component.mkdir(parents=True, exist_ok=True)
+    config = {"type": TOY_TYPE, "threshold": 0.5, "table": TOY_TABLE, "delay": delay, "cpu_rounds": cpu_rounds}
+    (component / "component.json").write_text(json.dumps(config))
+    return Path(folder)
+
+
+@dataclass(frozen=True)
+class ToyFactory:
+    """Picklable: each worker process registers the toy type, then loads it like any model."""
+
+    model_dir: str
+
+    def __call__(self):
+        from repair.repairer import Repairer
+
+        register()
+        return Repairer.from_pretrained(self.model_dir)
