@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from click.testing import CliRunner
 
 from repair.cli import main
 from repair.cli import review as review_cli
-from repair.edits import Alternative, Edit, apply_edits
+from repair.edits import Alternative, Edit
 from repair.repairer import Repairer
 from repair.review import (
     DecisionLog,
@@ -431,3 +430,17 @@ def test_in_a_real_terminal_ctrl_c_then_resume(tmp_path):
                 .replace("The Firm", "The Company").replace("commenced", "started").replace("the firm", "the company"))
     assert article.read_bytes().decode("utf-8") == expected
     assert not state_path_for(article).exists()
+
+
+def test_a_garbled_state_file_is_reported_and_replaced(article, repairer):
+    state = state_path_for(article)
+    state.write_text("{half a json", encoding="utf-8")
+    code, screen, _ = run(article, "a", KeyboardInterrupt, repairer=repairer)
+    assert code == 130 and "ignoring the saved review" in screen and "not valid JSON" in screen
+    assert len(DecisionLog.load(state).decisions) == 1
+
+
+def test_a_missing_decisions_file_is_one_line(article, tmp_path):
+    code, _, result = run(article, decisions=tmp_path / "nope.json")
+    assert code == 2 and result.stderr.count("\n") == 1 and "nope.json: no such file" in result.stderr
+    assert article.read_bytes() == ARTICLE.encode()

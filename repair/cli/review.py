@@ -285,10 +285,14 @@ def _remove(path: Path) -> None:
 
 def _apply_saved(path: str, text: str, decisions_path: str, output: str | None) -> int:
     try:
-        log = DecisionLog.load(decisions_path)
+        log = DecisionLog.load(decisions_path)      # its errors already name the decisions file
+    except DecisionsError as error:
+        say_error(str(error))
+        return EXIT_INPUT
+    try:
         repaired = apply_decisions(text, log)
     except DecisionsError as error:
-        say_error(f"{path}: {error}" if not str(error).startswith(decisions_path) else str(error))
+        say_error(f"{path}: {error}")
         return EXIT_INPUT
     target = Path(output or path)
     _write_output(target, repaired, text, Path(path))
