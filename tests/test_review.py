@@ -346,9 +346,11 @@ def test_threshold_limits_what_is_proposed(tmp_path, monkeypatch, capsys):
     ("missing.txt", None, "no such file"),
     ("folder", "DIR", "is a directory"),
     ("image.bin", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks binary"),
-    ("latin1.txt", "caf\xe9 firm".encode("latin-1"), "not UTF-8 text"),
+    ("latin1.txt", "caf\xe9 firm".encode("latin-1"), "is not valid UTF-8: byte 0xE9 at byte offset 3"),
     ("empty.txt", b"", "is empty"),
-    ("blank.txt", b"\xef\xbb\xbf \n\n", "is empty"),
+    ("blank.txt", b"\xef\xbb\xbf \n\n", "contains only whitespace"),
+    ("french.txt", "Le cabinet de la société suit les stocks dans un long tableur pour les clients de la ville "
+                   "et des environs, avec une grande précision.".encode(), "does not look like English"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, name, content, message):
     path = tmp_path / name

@@ -30,46 +30,25 @@ from ..review import (
     state_path_for,
     write_text_atomic,
 )
+from ..textio import InputError, open_source
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 FINISHED, QUIT, DISCARDED, INTERRUPTED = "finished", "quit", "discarded", "interrupted"
-SNIFF_BYTES = 8192
-
-
-class InputProblem(Exception):
-    """An input that cannot be reviewed; the message is one line for the user."""
 
 
 def say_error(message: str) -> None:
     click.echo(f"repair: {message}", err=True)
 
 
-def read_input(path: str) -> str:
-    """Read and validate a text file.
+def read_input(path: str, language_check: bool = True) -> str:
+    """Validate FILE with ``repair.textio`` and return the whole decoded document.
 
-    A minimal local check until ``repair.textio.open_source`` (issue: foundation) is on main;
-    then this becomes a call to it. Offsets are into the text as ``read_document`` decodes it.
+    A UTF-8 BOM stays in the text as character 0 (as ``repair.markup.read_document`` keeps
+    it): the review's offsets and the decisions' hash then cover every byte of the file, and
+    writing the text back reproduces the BOM. Raises ``InputError`` (one line for the user).
     """
-    from ..markup import MarkupError, read_document
-
-    target = Path(path)
-    if not target.exists():
-        raise InputProblem(f"{path}: no such file")
-    if target.is_dir():
-        raise InputProblem(f"{path}: is a directory, not a text file")
-    try:
-        with open(target, "rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-        if b"\x00" in head:
-            raise InputProblem(f"{path}: looks binary (NUL bytes), not text")
-        text = read_document(target)
-    except MarkupError as error:
-        raise InputProblem(f"{error}; convert it to UTF-8 first") from None
-    except OSError as error:
-        raise InputProblem(f"{path}: cannot read it ({error.strerror or error})") from None
-    if not text.lstrip("\ufeff").strip():
-        raise InputProblem(f"{path}: is empty, nothing to review")
-    return text
+    source = open_source(path, language_check=language_check)
+    return source.prefix + source.read_text()
 
 
 def load_repairer(model_dir: str | None, threshold: float | None):
@@ -327,6 +306,7 @@ def run_review(
     threshold: float | None = None,
     markup: str = "auto",
     color: str = "auto",
+    force: bool = False,
     repairer_factory: Callable = load_repairer,
     input: TextIO | None = None,
     console=None,
@@ -334,8 +314,8 @@ def run_review(
     from ..markup import MarkupError, protected_ranges, resolve_markup
 
     try:
-        text = read_input(path)
-    except InputProblem as error:
+        text = read_input(path, language_check=not force)
+    except InputError as error:
         say_error(str(error))
         return EXIT_INPUT
     if decisions:
@@ -421,8 +401,9 @@ def run_review(
               help="How to read FILE; only prose is ever changed (default: by suffix).")
 @click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
               help="Colour the terminal review (default: when writing to a terminal).")
+@click.option("--force", is_flag=True, default=False, help="Review even text that does not look English.")
 @click.pass_context
-def command(ctx, path, output, decisions_out, decisions, html, model_dir, threshold, markup, color):
+def command(ctx, path, output, decisions_out, decisions, html, model_dir, threshold, markup, color, force):
     """Accept or reject each proposed change, then write FILE (or -o OUT).
 
     \b
@@ -438,7 +419,7 @@ def command(ctx, path, output, decisions_out, decisions, html, model_dir, thresh
     injected = ctx.obj if isinstance(ctx.obj, dict) else {}
     return run_review(
         path, output=output, decisions_out=decisions_out, decisions=decisions, html=html,
-        model_dir=model_dir, threshold=threshold, markup=markup, color=color,
+        model_dir=model_dir, threshold=threshold, markup=markup, color=color, force=force,
         repairer_factory=injected.get("repairer_factory", load_repairer),
         input=injected.get("input"), console=injected.get("console"),
     )
