@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from bisect import bisect_right
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -102,16 +101,9 @@ def read_document(path: os.PathLike | str) -> str:
 
 def write_document(path: os.PathLike | str, text: str) -> None:
     """Write all of ``text`` or nothing: a temporary file in the same folder replaces the target."""
-    target = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    from .textio import write_text_atomic
+
+    write_text_atomic(path, text)
 
 
 class LineIndex:

@@ -17,12 +17,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
 from .edits import Edit, apply_edits, check_edits
+from .textio import write_text_atomic
 
 DECISIONS_FORMAT = "spun-repair-decisions"
 DECISIONS_VERSION = 1
@@ -197,32 +197,6 @@ def state_path_for(path: os.PathLike | str) -> Path:
     """Where an unfinished review of ``path`` keeps its decisions: beside the file."""
     path = Path(path)
     return path.with_name(path.name + STATE_SUFFIX)
-
-
-def write_text_atomic(path: os.PathLike | str, text: str) -> None:
-    """Write all of ``text`` or nothing (temporary file + ``os.replace``), keeping the file's mode."""
-    target = Path(path)
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------

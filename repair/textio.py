@@ -301,13 +301,23 @@ class AtomicWriter:
                 os.fsync(self._handle.fileno())
                 self._handle.close()
                 with contextlib.suppress(OSError):
-                    os.chmod(self.temp_path, stat.S_IMODE(self.path.stat().st_mode))
+                    os.chmod(self.temp_path, self._target_mode())
                 os.replace(self.temp_path, self.path)
                 return
         except BaseException:
             self._remove_temp()
             raise
         self._remove_temp()
+
+    def _target_mode(self) -> int:
+        """The target's permissions, or for a new file what ``open()`` would give (0666 less umask);
+        mkstemp's private 0600 would otherwise leak into every report and output we create."""
+        try:
+            return stat.S_IMODE(self.path.stat().st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            return 0o666 & ~umask
 
     def _remove_temp(self) -> None:
         with contextlib.suppress(OSError):

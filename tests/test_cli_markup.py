@@ -76,3 +76,15 @@ def test_missing_ignore_file_is_one_clear_line(run, in_tmp):
     status, out, err = run("fix", "--ignore-words", "nope.txt", str(path))
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and "nope.txt" in err and "Traceback" not in err
+
+
+def test_offsets_count_a_kept_bom_as_character_zero(run, in_tmp):
+    """check's offsets index the decoded file (BOM included), as review and the markup API do."""
+    decoded = "\ufeffThe motorcar 😀 stopped.\r\nThe pupils left.\n"
+    path = in_tmp / "bom.txt"
+    path.write_bytes(decoded.encode("utf-8"))
+    status, out, _ = run("check", "--format", "json", str(path))
+    assert status == 1
+    edits = [e for f in json.loads(out)["files"] for e in f["edits"]]
+    assert [decoded[e["start"]:e["end"]] for e in edits] == ["motorcar", "pupils"]
+    assert [(e["line"], e["column"]) for e in edits][1] == (2, 5)

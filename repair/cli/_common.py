@@ -136,7 +136,7 @@ WHOLE_TEXT_BYTES = 32 * 1024 * 1024
 
 def repaired_blocks(repairer, source: Source, markup_choice: str = "auto") -> Iterator:
     """(Block, RepairResult) for each block of ``source``; prose only, protected ranges untouched."""
-    from ..chunks import stream_blocks
+    from ..chunks import Block, stream_blocks
     from ..markup import MarkupError, protected_ranges, resolve_markup
 
     try:
@@ -145,9 +145,13 @@ def repaired_blocks(repairer, source: Source, markup_choice: str = "auto") -> It
         raise Failure("markup", str(error)) from None
     if markup != "plain" or source.size <= WHOLE_TEXT_BYTES:
         text = source.read_text()
-        return repairer.iter_repair(text, protected_ranges(text, markup))
-    return ((block, repairer.repair_block(block.text, protected_ranges(block.text, "plain")))
-            for block in stream_blocks(source.pieces(), repairer.block_chars))
+        results = repairer.iter_repair(text, protected_ranges(text, markup))
+    else:
+        results = ((block, repairer.repair_block(block.text, protected_ranges(block.text, "plain")))
+                   for block in stream_blocks(source.pieces(), repairer.block_chars))
+    # offsets count a kept UTF-8 BOM as character 0, as in the decoded file (and in review)
+    bom = len(source.prefix)
+    return ((Block(block.start + bom, block.text), result) for block, result in results) if bom else results
 
 
 def open_inputs(settings: Settings, paths) -> Iterator[tuple[str, Source | None]]:

@@ -28,16 +28,12 @@ from ..review import (
     apply_decisions,
     edit_context,
     state_path_for,
-    write_text_atomic,
 )
-from ..textio import InputError, open_source
+from ..textio import InputError, open_source, write_text_atomic
+from ._common import say_error
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 FINISHED, QUIT, DISCARDED, INTERRUPTED = "finished", "quit", "discarded", "interrupted"
-
-
-def say_error(message: str) -> None:
-    click.echo(f"repair: {message}", err=True)
 
 
 def read_input(path: str, language_check: bool = True) -> str:
