@@ -823,8 +823,11 @@ class Seq2SeqRewriter:
         spans = [s for s in spans if text[s.start:s.end].strip()]
         if not spans:
             return []
-        decisions = self.score_spans(text, spans)
-        choices = consistent_choices(decisions, self.decide)
+        return self.edits_for(text, self.score_spans(text, spans))
+
+    def edits_for(self, text: str, decisions: Sequence[Decision], settings: DecideConfig | None = None) -> list[Edit]:
+        """The edits the decisions call for under ``settings`` (default: the model's own)."""
+        choices = consistent_choices(decisions, settings or self.decide)
         edits = []
         for decision in decisions:
             choice = choices.get((decision.span.start, decision.span.end))

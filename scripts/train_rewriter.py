@@ -243,45 +243,102 @@ def rescore(decisions, fit_weight: float):
     return out
 
 
+def score_edits(cases, edits_per_case) -> dict:
+    """Edit precision/recall/F0.5 of rewriter edits over gold spans and distractors: a gold span
+    counts as restored when an edit covers it and ends with the original (an a/an fix may lead)."""
+    tp = fp = fn = clean_changed = gold_total = distractor_total = 0
+    for (text, spans, gold), edits in zip(cases, edits_per_case):
+        for span in spans:
+            covering = [e for e in edits if e.start <= span.start and span.end <= e.end]
+            changed = bool(covering) and covering[0].replacement != covering[0].original
+            if (span.start, span.end) in gold:
+                gold_total += 1
+                want = " ".join(gold[(span.start, span.end)].lower().split())
+                got = " ".join(covering[0].replacement.lower().split()) if changed else ""
+                right = changed and (got == want or got.endswith(" " + want))
+                tp += right
+                fn += not right
+                fp += changed and not right
+            else:
+                distractor_total += 1
+                clean_changed += changed
+                fp += changed
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f05 = 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
+    return {"f0.5": round(f05, 4), "precision": round(p, 4), "recall": round(r, 4),
+            "restoration": round(tp / max(1, gold_total), 4),
+            "distractors_changed": round(clean_changed / max(1, distractor_total), 4),
+            "gold_spans": gold_total, "distractors": distractor_total}
+
+
 def evaluate(args) -> None:
     import torch
 
     guard_data(Path(args.data))
     torch.set_num_threads(args.threads)
+    docs = read_docs(Path(args.data) / f"{args.split}.jsonl.gz", args.docs)
+    cases = oracle_cases(docs, random.Random(args.seed), args.distractors)
+    report = {"split": args.split, "docs": len(docs), "oracle": "gold spans + clean distractor words"}
+    if args.compare_lexicon:
+        from repair.components import load_component
+
+        baseline = load_component(args.compare_lexicon)
+        started = time.time()
+        report["lexicon"] = score_edits(cases, [baseline.rewrite(text, spans) for text, spans, _ in cases])
+        report["lexicon"]["seconds"] = round(time.time() - started, 1)
+        print("lexicon:", json.dumps(report["lexicon"]), flush=True)
     rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon)
     if args.beam is not None:
         rewriter.decide = replace(rewriter.decide, beam=args.beam)
-        rewriter.source.settings = rewriter.decide
-    docs = read_docs(Path(args.data) / f"{args.split}.jsonl.gz", args.docs)
-    cases = oracle_cases(docs, random.Random(args.seed), args.distractors)
     started = time.time()
     scored = [(rewriter.score_spans(text, spans), gold) for text, spans, gold in cases]
     seconds = time.time() - started
-    n_spans = sum(len(d) for d, _ in scored)
-    print(f"scored {n_spans} spans in {len(cases)} {args.split} docs in {seconds:.1f}s "
-          f"(lexicon: {'yes' if rewriter.source.lexicon is not None else 'no'})", flush=True)
-    base = rewriter.decide
-    result = {"split": args.split, "settings": asdict(base), **score_cases(scored, base)}
-    print(json.dumps(result), flush=True)
+    print(f"scored {sum(len(d) for d, _ in scored)} spans in {len(cases)} {args.split} docs in {seconds:.1f}s "
+          f"(lexicon candidates: {'yes' if rewriter.source.lexicon is not None else 'no'})", flush=True)
+    settings = rewriter.decide
     if args.tune:
         best = None
-        for fit_weight in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0):
+        for fit_weight in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
             rescored = [(rescore(d, fit_weight), g) for d, g in scored]
-            for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
+            for margin in (-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
                 for consistency in (1.0, 3.0):
-                    settings = replace(base, fit_weight=fit_weight, keep_margin=margin,
-                                       consistency_margin=consistency)
-                    figures = score_cases(rescored, settings)
+                    trial = replace(settings, fit_weight=fit_weight, keep_margin=margin, consistency_margin=consistency)
+                    figures = score_cases(rescored, trial)
                     if best is None or figures["f0.5"] > best[1]["f0.5"]:
-                        best = (settings, figures)
-        print("best:", json.dumps({"settings": asdict(best[0]), **best[1]}), flush=True)
-        if args.save:
-            meta_path = Path(args.model) / "component.json"
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            meta["decide"] = asdict(best[0])
-            meta.setdefault("tuning", {})[args.split] = best[1]
-            meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            print(f"wrote tuned settings to {meta_path}")
+                        best = (trial, figures)
+        settings = best[0]
+        print("tuned:", json.dumps(asdict(settings)), flush=True)
+    final = [rescore(d, settings.fit_weight) for d, _ in scored]
+    report["rewriter"] = score_edits(cases, [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)])
+    report["rewriter"]["seconds"] = round(seconds, 1)
+    report["settings"] = asdict(settings)
+    print("rewriter:", json.dumps(report["rewriter"]), flush=True)
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if args.tune and args.save:
+        meta_path = Path(args.model) / "component.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta["decide"] = asdict(settings)
+        meta.setdefault("tuned_on", {})[args.split] = {"docs": len(docs), **report["rewriter"]}
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote tuned settings to {meta_path}")
+
+
+def export(args) -> None:
+    """Write the latest checkpoint as a model folder (to evaluate while training goes on)."""
+    import torch
+
+    saved = torch.load(Path(args.runs) / CHECKPOINT, map_location="cpu", weights_only=False)
+    config = ModelConfig(**saved["model_config"])
+    rewriter = Seq2SeqRewriter.fresh(config, shortlist=saved["shortlist"])
+    rewriter.net.load_state_dict(saved["model"], strict=False)
+    rewriter.net.eval()
+    state = saved["state"]
+    rewriter.save_pretrained(args.out, extra={"training": {"steps": state["step"], "examples_seen": state["examples"],
+                                                           "minutes": round(state["seconds"] / 60, 1)}})
+    print(f"exported step {state['step']} to {args.out}")
 
 
 def main(argv=None) -> None:
@@ -317,13 +374,19 @@ def main(argv=None) -> None:
     e.add_argument("--seed", type=int, default=7)
     e.add_argument("--tune", action="store_true")
     e.add_argument("--save", action="store_true", help="store the tuned settings in component.json")
+    e.add_argument("--compare-lexicon", default=None, metavar="FOLDER",
+                   help="also score the lexicon baseline's rewriting on the same spans")
+    e.add_argument("--report", default=None, help="write the figures to this JSON file")
+    x = sub.add_parser("export")
+    x.add_argument("--runs", default=str(ROOT / "runs" / "rewriter"))
+    x.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.mode == "train" and args.device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
             fail("--device cuda but no GPU is available")
-    (train if args.mode == "train" else evaluate)(args)
+    {"train": train, "evaluate": evaluate, "export": export}[args.mode](args)
 
 
 if __name__ == "__main__":
