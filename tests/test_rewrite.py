@@ -186,3 +186,25 @@ def test_shipped_model_restores_clearly_spun_sentences():
         edits = rewriter.rewrite(text, [Span(start, start + len(spun), spun, 0.9)])
         restored += any(e.replacement.lower().endswith(original) for e in edits)
     assert restored >= 1
+
+
+def test_forced_decoding_agrees_with_the_beam():
+    """A candidate scored by forced decoding gets the log-prob the beam gave it."""
+    import torch
+
+    from repair.rewrite import ModelConfig, Seq2SeqRewriter, encode_windows, score_candidates
+
+    torch.manual_seed(0)
+    rewriter = Seq2SeqRewriter.fresh(ModelConfig(encoder_layers=1, decoder_layers=1), target_texts=["company"])
+    rewriter.net.eval()
+    text = "The firm grew rapidly last year."
+    with torch.inference_mode():
+        enc = encode_windows(rewriter.net, rewriter.codec, [(text, [(4, 8), (14, 21)])])
+        keep, beamed = score_candidates(rewriter.net, rewriter.codec, enc, [[], []], beam=3)
+        texts = [list(b) for b in beamed]
+        keep2, forced = score_candidates(rewriter.net, rewriter.codec, enc, texts, beam=0)
+    assert keep == pytest.approx(keep2)
+    assert all(texts)
+    for b, f in zip(beamed, forced):
+        for candidate, logp in b.items():
+            assert f[candidate] == pytest.approx(logp, abs=1e-4)
