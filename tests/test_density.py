@@ -5,28 +5,14 @@ import re
 
 import pytest
 
+from toy_components import phrase_repairer
 from repair.density import BANDS, VERDICTS, SpinDensity, verdict_for
-from repair.edits import Edit, RepairResult, Span
-from repair.repairer import Repairer
+from repair.edits import RepairResult
 
 RESTORE = {"firm": "company", "inventory": "stock", "lengthy": "long"}
 FLAGGED = re.compile(r"\b(" + "|".join(RESTORE) + r")\b")
 FILLER = ("the report says that our team shipped a new version of the tool to every customer "
           "after weeks of careful testing and review by the people who use it daily").split()
-
-
-class ToyDetector:
-    name = "toy-detector"
-
-    def detect(self, text, threshold):
-        return [Span(m.start(), m.end(), m.group(0), 1.0, "toy") for m in FLAGGED.finditer(text)]
-
-
-class ToyRewriter:
-    name = "toy-rewriter"
-
-    def rewrite(self, text, spans):
-        return [Edit(s.start, s.end, s.text, RESTORE[s.text], 1.0) for s in spans]
 
 
 def document(words: int, spun_every: int, seed: int = 7) -> str:
@@ -41,7 +27,7 @@ def document(words: int, spun_every: int, seed: int = 7) -> str:
 
 
 def repair(text):
-    return Repairer(ToyDetector(), ToyRewriter()).repair(text)
+    return phrase_repairer(RESTORE).repair(text)
 
 
 def test_bands_and_thresholds():

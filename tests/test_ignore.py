@@ -3,32 +3,18 @@ import re
 
 import pytest
 
-from repair.edits import Edit, Span, match_case
+from toy_components import PhraseTable, phrase_repairer
+from repair.edits import Span
 from repair.ignore import DEFAULT_IGNORE_WORDS, IgnoreFileError, IgnoreRules, read_ignore_file
 from repair.markup import protected_ranges
 from repair.repairer import Repairer
 
 RESTORE = {"firm": "company", "firms": "companies", "inventory": "stock", "lengthy": "long",
            "ran": "walked", "data lake": "data store", "data lakes": "data stores"}
-FLAGGED = re.compile(r"\b(" + "|".join(sorted(RESTORE, key=len, reverse=True)) + r")\b", re.IGNORECASE)
-
-
-class ToyDetector:
-    name = "toy-detector"
-
-    def detect(self, text, threshold):
-        return [Span(m.start(), m.end(), m.group(0), 1.0, "toy") for m in FLAGGED.finditer(text)]
-
-
-class ToyRewriter:
-    name = "toy-rewriter"
-
-    def rewrite(self, text, spans):
-        return [Edit(s.start, s.end, s.text, match_case(s.text, RESTORE[s.text.lower()]), 1.0) for s in spans]
 
 
 def repairer(rules=None):
-    return Repairer(ToyDetector(), ToyRewriter(), ignore=rules)
+    return phrase_repairer(RESTORE, ignore=rules)
 
 
 def test_shipped_default_list_is_empty_and_merged():
@@ -115,12 +101,10 @@ def test_detect_honours_ignore_rules_and_markup_together():
     assert [s.text for s in repairer(rules).detect("firm inventory")] == ["firm"]
 
 
-class ToyComponent(ToyDetector, ToyRewriter):
-    name = "toy"
-
+class ToyComponent(PhraseTable):
     @classmethod
     def from_pretrained(cls, folder, **options):
-        return cls()
+        return cls(RESTORE)
 
 
 def test_from_pretrained_forwards_ignore_rules(tmp_path, monkeypatch):

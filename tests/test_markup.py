@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from repair.edits import Edit, Span, match_case
+from toy_components import phrase_repairer
+from repair.edits import match_case
 from repair.markup import (
     LineIndex,
     MarkupError,
@@ -22,24 +23,9 @@ from repair.markup import (
     resolve_markup,
     write_document,
 )
-from repair.repairer import Repairer
 
 RESTORE = {"firm": "company", "inventory": "stock", "lengthy": "long"}
 FLAGGED = re.compile(r"\b(" + "|".join(RESTORE) + r")\b", re.IGNORECASE)
-
-
-class ToyDetector:
-    name = "toy-detector"
-
-    def detect(self, text, threshold):
-        return [Span(m.start(), m.end(), m.group(0), 1.0, "toy") for m in FLAGGED.finditer(text)]
-
-
-class ToyRewriter:
-    name = "toy-rewriter"
-
-    def rewrite(self, text, spans):
-        return [Edit(s.start, s.end, s.text, match_case(s.text, RESTORE[s.text.lower()]), 1.0) for s in spans]
 
 
 def render(template: str) -> tuple[str, str]:
@@ -50,7 +36,7 @@ def render(template: str) -> tuple[str, str]:
 
 
 def repair(text: str, markup: str):
-    return Repairer(ToyDetector(), ToyRewriter()).repair(text, skip=protected_ranges(text, markup))
+    return phrase_repairer(RESTORE).repair(text, skip=protected_ranges(text, markup))
 
 
 README = """\

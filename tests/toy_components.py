@@ -127,3 +127,28 @@ class ToyFactory:
 
         register()
         return Repairer.from_pretrained(self.model_dir)
+
+
+class PhraseTable:
+    """Flags every word or phrase of ``restore`` (any case) and restores it, casing kept."""
+
+    name = "toy-phrases"
+
+    def __init__(self, restore: dict[str, str]):
+        self.restore = {k.lower(): v for k, v in restore.items()}
+        self.pattern = re.compile(
+            r"\b(" + "|".join(map(re.escape, sorted(self.restore, key=len, reverse=True))) + r")\b", re.IGNORECASE)
+
+    def detect(self, text: str, threshold: float) -> list[Span]:
+        return [Span(m.start(), m.end(), m.group(0), 1.0, "toy") for m in self.pattern.finditer(text)]
+
+    def rewrite(self, text: str, spans) -> list[Edit]:
+        return [Edit(s.start, s.end, s.text, match_case(s.text, self.restore[s.text.lower()]), 1.0) for s in spans]
+
+
+def phrase_repairer(restore: dict[str, str], **options):
+    """A Repairer whose detector and rewriter are one PhraseTable."""
+    from repair.repairer import Repairer
+
+    table = PhraseTable(restore)
+    return Repairer(table, table, **options)
