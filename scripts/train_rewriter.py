@@ -288,6 +288,8 @@ def evaluate(args) -> None:
         report["lexicon"] = score_edits(cases, [baseline.rewrite(text, spans) for text, spans, _ in cases])
         report["lexicon"]["seconds"] = round(time.time() - started, 1)
         print("lexicon:", json.dumps(report["lexicon"]), flush=True)
+    if args.model == "none":
+        return
     rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon)
     if args.beam is not None:
         rewriter.decide = replace(rewriter.decide, beam=args.beam)
