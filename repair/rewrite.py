@@ -58,7 +58,8 @@ class DecideConfig:
     beam: int = 3
     fit_weight: float = 0.5  # weight of the lexicon's bigram fit beside the model's log-prob
     keep_margin: float = 1.0  # a candidate must beat "keep" by this much (log units)
-    max_lexicon_candidates: int = 12
+    max_lexicon_candidates: int = 12  # looked up per span
+    scored_candidates: int = 8  # of those, how many the model scores (best by fit and weight)
     per_word_candidates: int = 4
     consistency_margin: float = 3.0  # how much better an occurrence's own choice must be to break ranks
 
@@ -213,21 +214,29 @@ class CandidateSource:
             return []
 
     def candidates(self, span_text: str, left: str = "", right: str = "") -> list[str]:
-        """Reverse-thesaurus candidates, best first; multiword spans also word by word."""
+        """Reverse-thesaurus candidates, best first; multiword spans also word by word. Only the
+        ``scored_candidates`` that fit the neighbours best (with their lexicon weight) are kept:
+        the model's scoring is the costly part."""
         if self.lexicon is None:
             return []
         limit = self.settings.max_lexicon_candidates
         phrase = " ".join(span_text.lower().split())
-        found = [text for text, _ in self.originals(phrase)[:limit]]
+        found: dict[str, float] = {}
+        for text, weight in self.originals(phrase)[:limit]:
+            found.setdefault(text.lower(), weight)
         words = phrase.split()
         if len(words) > 1:
             if hasattr(self.lexicon, "span_candidates"):
-                found += [c.text for c in self.lexicon.span_candidates(
-                    words, left or None, right or None, n_best=limit, per_word=self.settings.per_word_candidates * 5)]
+                for c in self.lexicon.span_candidates(words, left or None, right or None, n_best=limit,
+                                                      per_word=self.settings.per_word_candidates * 5):
+                    found.setdefault(c.text.lower(), c.weight)
             else:
                 options = [[w] + [t for t, _ in self.originals(w)][: self.settings.per_word_candidates] for w in words]
-                found += [" ".join(c) for c in itertools.islice(itertools.product(*options), 1, 2 * limit)]
-        return [c for c in dict.fromkeys(t.lower() for t in found) if c != phrase]
+                for combo in itertools.islice(itertools.product(*options), 1, 2 * limit):
+                    found.setdefault(" ".join(combo), 1e-3)
+        found.pop(phrase, None)
+        prior = {t: self.fit(left, t, right) + math.log10(max(w, 1e-6)) for t, w in found.items()}
+        return sorted(prior, key=lambda t: -prior[t])[: self.settings.scored_candidates]
 
     def fit(self, left: str, candidate: str, right: str) -> float:
         if self.lexicon is None:
@@ -410,9 +419,17 @@ def _modules():
                 x = layer(x, self_mask, kv, memory_bias, layout)
             return self.dec_norm(x)
 
+        def head_weight(self):
+            if self.training or torch.is_grad_enabled():
+                self._head_cache = None
+                return torch.cat([self.encoder.word.weight.index_select(0, self.shortlist), self.extra_rows])
+            if getattr(self, "_head_cache", None) is None:  # inference: build the output matrix once
+                self._head_cache = torch.cat([self.encoder.word.weight.index_select(0, self.shortlist),
+                                              self.extra_rows])
+            return self._head_cache
+
         def log_probs(self, hidden):
-            weight = torch.cat([self.encoder.word.weight.index_select(0, self.shortlist), self.extra_rows])
-            return torch.log_softmax(self.head_transform(hidden) @ weight.T + self.head_bias, dim=-1)
+            return torch.log_softmax(self.head_transform(hidden) @ self.head_weight().T + self.head_bias, dim=-1)
 
         def stop_logits(self, hidden):
             return self.stop(hidden).squeeze(-1)
@@ -678,6 +695,33 @@ def beam_proposals(net, codec: Codec, enc: EncodedWindows, first, beam: int):
     return generated
 
 
+def _force(net, codec: Codec, enc: EncodedWindows, first, rows, owners, texts, scores) -> None:
+    """Forced-decoding log-probs of candidate rows, written into ``scores``."""
+    import torch
+
+    h, lengths = run_decoder(net, enc, owners, rows)
+    dev = h.device
+    width = h.shape[1]
+    positions = torch.arange(width, device=dev)[None]
+    stop_logit = net.stop_logits(h)
+    logsig = torch.nn.functional.logsigmoid
+    stop_part = torch.where(positions == lengths[:, None], logsig(stop_logit), logsig(-stop_logit))
+    stop_part = stop_part.masked_fill((positions < 1) | (positions > lengths[:, None]), 0.0).sum(1)
+    classes = [codec.classes(r) for r in rows]
+    firsts = first[torch.tensor(owners, device=dev), torch.tensor([c[0] for c in classes], device=dev)]
+    nexts = pad_batch([c[1:] for c in classes], -1, dev)  # piece i+1, predicted at position i (>= 1)
+    piece_part = torch.zeros(len(rows), device=dev)
+    if nexts.shape[1]:
+        at = torch.zeros(len(rows), width, dtype=torch.bool, device=dev)
+        at[:, 1:1 + nexts.shape[1]] = nexts >= 0
+        gold = nexts[nexts >= 0]
+        logp = net.log_probs(h[at]).gather(1, gold.unsqueeze(1)).squeeze(1)
+        piece_part.index_add_(0, at.nonzero()[:, 0], logp)
+    totals = (firsts + stop_part + piece_part).tolist()
+    for (k, text), total in zip(texts, totals):
+        scores[k][text] = total
+
+
 def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequence[Sequence[str]], beam: int,
                      spuns: Sequence[str] = ()):
     """Per span: (keep log-prob, {candidate text: log-prob}): the beam's own proposals, then
@@ -710,28 +754,13 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
             rows.append(pieces)
             owners.append(k)
             texts.append((k, text))
-    if rows:
-        h, lengths = run_decoder(net, enc, owners, rows)
-        dev = h.device
-        width = h.shape[1]
-        positions = torch.arange(width, device=dev)[None]
-        stop_logit = net.stop_logits(h)
-        logsig = torch.nn.functional.logsigmoid
-        stop_part = torch.where(positions == lengths[:, None], logsig(stop_logit), logsig(-stop_logit))
-        stop_part = stop_part.masked_fill((positions < 1) | (positions > lengths[:, None]), 0.0).sum(1)
-        classes = [codec.classes(r) for r in rows]
-        firsts = first[torch.tensor(owners, device=dev), torch.tensor([c[0] for c in classes], device=dev)]
-        nexts = pad_batch([c[1:] for c in classes], -1, dev)  # piece i+1, predicted at position i (>= 1)
-        piece_part = torch.zeros(len(rows), device=dev)
-        if nexts.shape[1]:
-            at = torch.zeros(len(rows), width, dtype=torch.bool, device=dev)
-            at[:, 1:1 + nexts.shape[1]] = nexts >= 0
-            gold = nexts[nexts >= 0]
-            logp = net.log_probs(h[at]).gather(1, gold.unsqueeze(1)).squeeze(1)
-            piece_part.index_add_(0, at.nonzero()[:, 0], logp)
-        totals = (firsts + stop_part + piece_part).tolist()
-        for (k, text), total in zip(texts, totals):
-            scores[k][text] = total
+    # rows of one length run together: a long candidate does not pad every short one
+    buckets: dict[int, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        buckets[min(len(r), 3)].append(i)
+    for members in buckets.values():
+        _force(net, codec, enc, first, [rows[i] for i in members], [owners[i] for i in members],
+               [texts[i] for i in members], scores)
     return keep, scores
 
 
