@@ -59,7 +59,8 @@ class DecideConfig:
     fit_weight: float = 0.5  # weight of the lexicon's bigram fit beside the model's log-prob
     keep_margin: float = 1.0  # a candidate must beat "keep" by this much (log units)
     max_lexicon_candidates: int = 12  # looked up per span
-    scored_candidates: int = 8  # of those, how many the model scores (best by fit and weight)
+    scored_candidates: int = 10  # of those, how many the model scores (best by fit and weight)
+    use_synonyms: bool = True  # WordNet synonyms beside the lexicon, when the model folder ships them
     per_word_candidates: int = 4
     consistency_margin: float = 3.0  # how much better an occurrence's own choice must be to break ranks
 
@@ -198,12 +199,59 @@ def inflect_like(template: str, candidate: str) -> list[str]:
     return out[:3]
 
 
-class CandidateSource:
-    """Reverse thesaurus candidates for a spun span (nothing when no lexicon is installed)."""
+SYNONYMS_FILE = "synonyms.tsv.gz"
+SYNONYM_WEIGHT = 0.02  # prior of a WordNet synonym beside the lexicon's calibrated weights
 
-    def __init__(self, lexicon, settings: DecideConfig):
+
+def load_synonyms(path: Path) -> dict[str, tuple[str, ...]] | None:
+    """WordNet synonyms by lemma (compiled by ``train_rewriter.py synonyms``), if shipped."""
+    if not path.is_file():
+        return None
+    import gzip
+
+    table = {}
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            word, _, rest = line.rstrip("\n").partition("\t")
+            table[word] = rest
+    return table
+
+
+class CandidateSource:
+    """Reverse thesaurus candidates for a spun span: the shared lexicon, plus WordNet
+    synonyms (a spinner's thesaurus is often WordNet-like) inflected like the spun word."""
+
+    def __init__(self, lexicon, settings: DecideConfig, synonyms: dict | None = None):
         self.lexicon = lexicon
         self.settings = settings
+        self.synonyms = synonyms
+        self._synonym_cache: dict[str, tuple[str, ...]] = {}
+
+    def wordnet(self, phrase: str) -> tuple[str, ...]:
+        if not self.synonyms:
+            return ()
+        if phrase in self._synonym_cache:
+            return self._synonym_cache[phrase]
+        keys = [phrase]
+        if " " not in phrase:
+            try:
+                from lemminflect import getAllLemmas
+
+                keys += [lemma for lemmas in getAllLemmas(phrase).values() for lemma in lemmas]
+            except ImportError:
+                pass
+        out: dict[str, None] = {}
+        for key in dict.fromkeys(keys):
+            raw = self.synonyms.get(key)
+            if not raw:
+                continue
+            for synonym in raw.split("\t"):
+                forms = inflect_like(phrase, synonym) if key != phrase else []
+                for form in forms[:1] or [synonym]:
+                    if form != phrase:
+                        out[form] = None
+        self._synonym_cache[phrase] = tuple(out)
+        return self._synonym_cache[phrase]
 
     def originals(self, phrase: str) -> list[tuple[str, float]]:
         if self.lexicon is None:
@@ -217,16 +265,20 @@ class CandidateSource:
         """Reverse-thesaurus candidates, best first; multiword spans also word by word. Only the
         ``scored_candidates`` that fit the neighbours best (with their lexicon weight) are kept:
         the model's scoring is the costly part."""
-        if self.lexicon is None:
+        if self.lexicon is None and not self.synonyms:
             return []
         limit = self.settings.max_lexicon_candidates
         phrase = " ".join(span_text.lower().split())
         found: dict[str, float] = {}
+        for text in self.wordnet(phrase):
+            found[text] = SYNONYM_WEIGHT
         for text, weight in self.originals(phrase)[:limit]:
-            found.setdefault(text.lower(), weight)
+            found[text.lower()] = max(weight, found.get(text.lower(), 0.0))
         words = phrase.split()
         if len(words) > 1:
-            if hasattr(self.lexicon, "span_candidates"):
+            if self.lexicon is None:
+                pass
+            elif hasattr(self.lexicon, "span_candidates"):
                 for c in self.lexicon.span_candidates(words, left or None, right or None, n_best=limit,
                                                       per_word=self.settings.per_word_candidates * 5):
                     found.setdefault(c.text.lower(), c.weight)
@@ -772,11 +824,11 @@ class Seq2SeqRewriter:
     name = "seq2seq-rewriter"
 
     def __init__(self, net, codec: Codec, lexicon=None, decide: DecideConfig | None = None,
-                 batch_windows: int = 64):
+                 batch_windows: int = 64, synonyms: dict | None = None):
         self.net = net
         self.codec = codec
         self.decide = decide or DecideConfig()
-        self.source = CandidateSource(lexicon, self.decide)
+        self.source = CandidateSource(lexicon, self.decide, synonyms)
         self.batch_windows = batch_windows
 
     # ---- building, saving, loading
@@ -808,7 +860,8 @@ class Seq2SeqRewriter:
         net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         net.eval()
         lexicon_folder = Path(lexicon_folder) if lexicon_folder else folder.parent / meta.get("lexicon", "lexicon")
-        return cls(net, Codec.load(config, shortlist.tolist()), _load_lexicon(lexicon_folder), decide)
+        return cls(net, Codec.load(config, shortlist.tolist()), _load_lexicon(lexicon_folder), decide,
+                   synonyms=load_synonyms(folder / SYNONYMS_FILE) if decide.use_synonyms else None)
 
     def save_pretrained(self, folder, extra: dict | None = None) -> Path:
         import torch

@@ -14,6 +14,7 @@ import gzip
 import json
 import math
 import random
+import re
 import shlex
 import sys
 import time
@@ -290,7 +291,8 @@ def evaluate(args) -> None:
         print("lexicon:", json.dumps(report["lexicon"]), flush=True)
     if args.model == "none":
         return
-    rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon)
+    overrides = {"use_synonyms": False} if args.no_synonyms else {}
+    rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon, **overrides)
     if args.beam is not None:
         rewriter.decide = replace(rewriter.decide, beam=args.beam)
     started = time.time()
@@ -326,6 +328,50 @@ def evaluate(args) -> None:
         meta.setdefault("tuned_on", {})[args.split] = {"docs": len(docs), **report["rewriter"]}
         meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         print(f"wrote tuned settings to {meta_path}")
+
+
+def build_synonyms(args) -> None:
+    """Compile WordNet synonyms (synset co-members and adjective "similar to" links), keyed by
+    lemma, into a small table the rewriter reads as a second candidate source beside the lexicon."""
+    import collections
+    import gzip as gz
+
+    wordnet = Path(args.wordnet)
+    if not (wordnet / "data.noun").is_file():
+        fail(f"no WordNet data files in {wordnet}")
+    synonyms: dict[str, set] = collections.defaultdict(set)
+    for pos in ("noun", "verb", "adj", "adv"):
+        members, similar = {}, {}
+        with open(wordnet / f"data.{pos}", encoding="latin-1") as handle:
+            for line in handle:
+                if line.startswith("  "):
+                    continue  # the licence header
+                fields = line.split(" ")
+                count = int(fields[3], 16)
+                words = [fields[4 + 2 * i].lower().replace("_", " ").split("(")[0] for i in range(count)]
+                members[fields[0]] = words
+                at = 4 + 2 * count
+                pointers = int(fields[at])
+                similar[fields[0]] = [fields[at + 2 + 4 * j] for j in range(pointers) if fields[at + 1 + 4 * j] == "&"]
+                for a in words:
+                    synonyms[a].update(b for b in words if b != a)
+        for offset, others in similar.items():
+            for other in others:
+                for a in members[offset]:
+                    for b in members.get(other, ()):
+                        synonyms[a].add(b)
+                        synonyms[b].add(a)
+    plain = re.compile(r"^[a-z]+(?:[ '-][a-z]+){0,3}$")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with gz.open(tmp, "wt", encoding="utf-8") as handle:
+        for word in sorted(synonyms):
+            kept = sorted(w for w in synonyms[word] if plain.match(w))
+            if plain.match(word) and kept:
+                handle.write(word + "\t" + "\t".join(kept) + "\n")
+    tmp.replace(out)
+    print(f"wrote {len(synonyms)} entries to {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
 
 def export(args) -> None:
@@ -378,7 +424,11 @@ def main(argv=None) -> None:
     e.add_argument("--save", action="store_true", help="store the tuned settings in component.json")
     e.add_argument("--compare-lexicon", default=None, metavar="FOLDER",
                    help="also score the lexicon baseline's rewriting on the same spans")
+    e.add_argument("--no-synonyms", action="store_true", help="lexicon candidates only (no WordNet table)")
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
+    w = sub.add_parser("synonyms", help="compile the WordNet synonym table into the model folder")
+    w.add_argument("--wordnet", default="/usr/share/wordnet")
+    w.add_argument("--out", default=str(ROOT / "models" / "rewriter" / "synonyms.tsv.gz"))
     x = sub.add_parser("export")
     x.add_argument("--runs", default=str(ROOT / "runs" / "rewriter"))
     x.add_argument("--out", required=True)
@@ -388,7 +438,7 @@ def main(argv=None) -> None:
 
         if not torch.cuda.is_available():
             fail("--device cuda but no GPU is available")
-    {"train": train, "evaluate": evaluate, "export": export}[args.mode](args)
+    {"train": train, "evaluate": evaluate, "export": export, "synonyms": build_synonyms}[args.mode](args)
 
 
 if __name__ == "__main__":
