@@ -863,6 +863,13 @@ class Seq2SeqRewriter:
         return cls(net, Codec.load(config, shortlist.tolist()), _load_lexicon(lexicon_folder), decide,
                    synonyms=load_synonyms(folder / SYNONYMS_FILE) if decide.use_synonyms else None)
 
+    def with_context(self, tokens: int) -> "Seq2SeqRewriter":
+        """Read ``tokens`` wordpieces of context either side of the spans (speed vs. accuracy)."""
+        config = replace(self.net.config, context_tokens=tokens)
+        self.net.config = config
+        self.codec.config = config
+        return self
+
     def save_pretrained(self, folder, extra: dict | None = None) -> Path:
         import torch
         from safetensors.torch import save_file

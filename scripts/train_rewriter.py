@@ -295,6 +295,8 @@ def evaluate(args) -> None:
     rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon, **overrides)
     if args.beam is not None:
         rewriter.decide = replace(rewriter.decide, beam=args.beam)
+    if args.context is not None:
+        rewriter.with_context(args.context)
     started = time.time()
     scored = [(rewriter.score_spans(text, spans), gold) for text, spans, gold in cases]
     seconds = time.time() - started
@@ -325,6 +327,7 @@ def evaluate(args) -> None:
         meta_path = Path(args.model) / "component.json"
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta["decide"] = asdict(settings)
+        meta["model"] = asdict(rewriter.net.config)
         meta.setdefault("tuned_on", {})[args.split] = {"docs": len(docs), **report["rewriter"]}
         meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         print(f"wrote tuned settings to {meta_path}")
@@ -424,6 +427,7 @@ def main(argv=None) -> None:
     e.add_argument("--save", action="store_true", help="store the tuned settings in component.json")
     e.add_argument("--compare-lexicon", default=None, metavar="FOLDER",
                    help="also score the lexicon baseline's rewriting on the same spans")
+    e.add_argument("--context", type=int, default=None, help="context wordpieces either side (default: the model's)")
     e.add_argument("--no-synonyms", action="store_true", help="lexicon candidates only (no WordNet table)")
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
     w = sub.add_parser("synonyms", help="compile the WordNet synonym table into the model folder")

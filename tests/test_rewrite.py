@@ -173,19 +173,28 @@ def test_tiny_training_run_end_to_end(tmp_path):
 
 @pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), reason="no trained rewriter shipped")
 def test_shipped_model_restores_clearly_spun_sentences():
+    """Sentences written for this test (never in any data set), each with one spun span."""
     from repair.components import load_component
 
     rewriter = load_component(SHIPPED)
     cases = [
-        ("The firm reported higher profits for the third quarter.", "firm", "company"),
-        ("Prices on the inventory market fell sharply on Monday.", "inventory market", "stock market"),
+        ("We plan to utilize the new tool in every school next year.", "utilize", "use"),
+        ("Many folks came to the town meeting last night.", "folks", "people"),
+        ("The shop will hire more workers prior to the holiday season.", "prior to", "before"),
+        ("Our globe faces many problems that no single country can solve.", "globe", "world"),
     ]
-    restored = 0
+    restored = []
     for text, spun, original in cases:
         start = text.index(spun)
         edits = rewriter.rewrite(text, [Span(start, start + len(spun), spun, 0.9)])
-        restored += any(e.replacement.lower().endswith(original) for e in edits)
-    assert restored >= 1
+        assert all(text[e.start:e.end] == e.original for e in edits)
+        if any(e.replacement.lower() == original for e in edits):
+            restored.append(spun)
+    assert len(restored) >= 3, restored
+    # a clean word marked by mistake is left alone
+    text = "The river flows quietly through the old town."
+    start = text.index("river")
+    assert rewriter.rewrite(text, [Span(start, start + 5, "river", 0.9)]) == []
 
 
 def test_forced_decoding_agrees_with_the_beam():
