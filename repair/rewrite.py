@@ -63,6 +63,7 @@ class DecideConfig:
     use_synonyms: bool = True  # WordNet synonyms beside the lexicon, when the model folder ships them
     per_word_candidates: int = 4
     consistency_margin: float = 3.0  # how much better an occurrence's own choice must be to break ranks
+    unlisted_margin: float = 0.0  # extra margin for a candidate no thesaurus lists (the model's own idea)
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -82,6 +83,7 @@ class Scored:
     score: float  # combined score (model log-prob + fit), comparable within one span
     model_logp: float
     fit: float
+    listed: bool = True  # a thesaurus neighbour of the spun text (lexicon or WordNet), not only the model's idea
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ class CandidateSource:
         """Reverse-thesaurus candidates, best first; multiword spans also word by word. Only the
         ``scored_candidates`` that fit the neighbours best (with their lexicon weight) are kept:
         the model's scoring is the costly part."""
+        self.listed = set()
         if self.lexicon is None and not self.synonyms:
             return []
         limit = self.settings.max_lexicon_candidates
@@ -287,6 +290,9 @@ class CandidateSource:
                 for combo in itertools.islice(itertools.product(*options), 1, 2 * limit):
                     found.setdefault(" ".join(combo), 1e-3)
         found.pop(phrase, None)
+        if self.lexicon is not None and hasattr(self.lexicon, "knows"):  # drop misinflections ("affectinging")
+            found = {t: w for t, w in found.items() if " " in t or self.lexicon.knows(t)}
+        self.listed = set(found)
         prior = {t: self.fit(left, t, right) + math.log10(max(w, 1e-6)) for t, w in found.items()}
         return sorted(prior, key=lambda t: -prior[t])[: self.settings.scored_candidates]
 
@@ -916,8 +922,10 @@ class Seq2SeqRewriter:
         spans = [s for w in windows for s in w.spans]
         keys = [text[s.start:s.end].lower().strip() for s in spans]
         contexts = [neighbour_words(text, s.start, s.end) for s in spans]
-        options = [[c for c in self.source.candidates(text[s.start:s.end], *context) if c != key]
-                   for s, key, context in zip(spans, keys, contexts)]
+        options, listed = [], []
+        for s, key, context in zip(spans, keys, contexts):
+            options.append([c for c in self.source.candidates(text[s.start:s.end], *context) if c != key])
+            listed.append(self.source.listed)
         keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam,
                                            [text[s.start:s.end] for s in spans])
         decisions = []
@@ -931,7 +939,7 @@ class Seq2SeqRewriter:
                 option = option.lower().strip()
                 if option and option != keys[k]:
                     fit = self.source.fit(left, option, right)
-                    ranked.append(Scored(option, lp + w * fit, lp, fit))
+                    ranked.append(Scored(option, lp + w * fit, lp, fit, option in listed[k]))
             ranked.sort(key=lambda c: -c.score)
             decisions.append(Decision(span, keep, tuple(ranked)))
         return decisions
@@ -994,12 +1002,16 @@ def consistent_choices(decisions: Sequence[Decision], settings: DecideConfig) ->
                 if shared is not None and (own is None or own.score - shared.score < settings.consistency_margin):
                     pick = shared
                     # the group's evidence counts for this occurrence too
-                    if totals[group_best] / len(members) - settings.keep_margin > 0:
+                    if totals[group_best] / len(members) - settings.keep_margin - _extra(pick, settings) > 0:
                         chosen[(d.span.start, d.span.end)] = pick
                         continue
-            if pick is not None and pick.score - d.keep.score > settings.keep_margin:
+            if pick is not None and pick.score - d.keep.score > settings.keep_margin + _extra(pick, settings):
                 chosen[(d.span.start, d.span.end)] = pick
     return chosen
+
+
+def _extra(candidate: Scored, settings: DecideConfig) -> float:
+    return 0.0 if candidate.listed else settings.unlisted_margin
 
 
 def fix_article(text: str, start: int, original: str, replacement: str) -> tuple[int, str]:

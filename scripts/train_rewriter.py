@@ -309,10 +309,12 @@ def evaluate(args) -> None:
             rescored = [(rescore(d, fit_weight), g) for d, g in scored]
             for margin in (-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
                 for consistency in (1.0, 3.0):
-                    trial = replace(settings, fit_weight=fit_weight, keep_margin=margin, consistency_margin=consistency)
-                    figures = score_cases(rescored, trial)
-                    if best is None or figures["f0.5"] > best[1]["f0.5"]:
-                        best = (trial, figures)
+                    for unlisted in (args.unlisted or (0.0, 1.0, 2.0, 4.0, 8.0)):
+                        trial = replace(settings, fit_weight=fit_weight, keep_margin=margin,
+                                        consistency_margin=consistency, unlisted_margin=unlisted)
+                        figures = score_cases(rescored, trial)
+                        if best is None or figures["f0.5"] > best[1]["f0.5"]:
+                            best = (trial, figures)
         settings = best[0]
         print("tuned:", json.dumps(asdict(settings)), flush=True)
     final = [rescore(d, settings.fit_weight) for d, _ in scored]
@@ -428,6 +430,8 @@ def main(argv=None) -> None:
     e.add_argument("--compare-lexicon", default=None, metavar="FOLDER",
                    help="also score the lexicon baseline's rewriting on the same spans")
     e.add_argument("--context", type=int, default=None, help="context wordpieces either side (default: the model's)")
+    e.add_argument("--unlisted", type=float, nargs="*", default=None,
+                   help="margins tried for candidates no thesaurus lists (default 0 1 2 4 8)")
     e.add_argument("--no-synonyms", action="store_true", help="lexicon candidates only (no WordNet table)")
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
     w = sub.add_parser("synonyms", help="compile the WordNet synonym table into the model folder")
