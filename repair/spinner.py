@@ -427,10 +427,18 @@ def _collocation_index() -> frozenset:
     return thesaurus.collocations()
 
 
+@lru_cache(maxsize=1)
+def _collocation_starts() -> frozenset:
+    return frozenset(phrase.split()[0] for phrase in _collocation_index())
+
+
 def _collocation_tokens(tokens: list[_Token]) -> set[int]:
     found = set()
     index = _collocation_index()
+    starts = _collocation_starts()
     for i in range(len(tokens) - 1):
+        if tokens[i].text.lower() not in starts:
+            continue
         for width in (2, 3):
             if i + width > len(tokens):
                 break
@@ -442,9 +450,10 @@ def _collocation_tokens(tokens: list[_Token]) -> set[int]:
     return found
 
 
+@lru_cache(maxsize=200_000)
 def _noun_lemma(word: str) -> str:
     from lemminflect import getLemma
-    lemmas = getLemma(word, upos="NOUN")
+    lemmas = getLemma(word, upos="NOUN", lemmatize_oov=False)
     return lemmas[0] if lemmas else word
 
 
@@ -455,6 +464,14 @@ def _article_before(text: str, tokens: list[_Token], i: int) -> tuple[int, int] 
     if prev.text.lower() in ARTICLES and text[prev.end:tokens[i].start] == " ":
         return prev.start, prev.end
     return None
+
+
+@lru_cache(maxsize=200_000)
+def _readings(word: str) -> tuple[tuple[str, str], ...]:
+    """(universal POS, lemma) pairs lemminflect knows for ``word`` that WordNet also has."""
+    from lemminflect import getAllLemmas
+    return tuple((upos, lemmas[0]) for upos, lemmas in getAllLemmas(word).items()
+                 if upos in ("NOUN", "VERB", "ADJ", "ADV") and thesaurus.has_pos(lemmas[0], upos))
 
 
 _NOUN_CUES = frozenset("the a an this that these those his her its their our my your some any no every each of".split())
@@ -471,9 +488,8 @@ def analyse(word: str, previous: str, following: str) -> tuple[str, str, str] | 
     readings, a couple of context cues and WordNet's usage counts; the mistakes this makes are
     the same kind a real spinner makes.
     """
-    from lemminflect import getAllLemmas, getAllInflections
-    readings = {upos: lemmas[0] for upos, lemmas in getAllLemmas(word).items()
-                if upos in ("NOUN", "VERB", "ADJ", "ADV") and thesaurus.has_pos(lemmas[0], upos)}
+    from lemminflect import getAllInflections
+    readings = dict(_readings(word))
     if not readings:
         return None
     if len(readings) > 1:
@@ -507,7 +523,7 @@ def inflect(substitute: str, upos: str, tag: str) -> str | None:
     words = substitute.split()
     head = 0 if upos == "VERB" else len(words) - 1
     forms = getInflection(words[head], tag=tag)
-    if not forms:
-        return None
+    if not forms or (forms[0] == words[head] and tag in ("NNS", "VBZ", "VBG")):
+        return None  # lemminflect could not inflect it: better no swap than a broken one
     words[head] = forms[0]
     return " ".join(words)

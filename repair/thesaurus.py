@@ -108,6 +108,7 @@ def sense_count(lemma: str, upos: str) -> int:
     return sum(count for _, count in wordnet().senses.get((lemma, UPOS_TO_WN.get(upos, "?")), ()))
 
 
+@lru_cache(maxsize=500_000)
 def _acceptable(lemma: str, candidate: str) -> bool:
     if candidate == lemma or not _PLAIN_CANDIDATE.match(candidate):
         return False
@@ -162,7 +163,7 @@ def candidates(lemma: str, upos: str) -> tuple[Candidate, ...]:
     best: dict[str, Candidate] = {}
 
     def offer(text: str, prior: float, rank: int, source: str) -> None:
-        if _acceptable(lemma, text) and (text not in best or best[text].sense_prior < prior):
+        if (text not in best or best[text].sense_prior < prior) and _acceptable(lemma, text):
             best[text] = Candidate(text, prior, rank, source)
 
     for rank, ((offset, _), weight) in enumerate(zip(senses, smoothed)):
@@ -179,10 +180,11 @@ def candidates(lemma: str, upos: str) -> tuple[Candidate, ...]:
                 if word in moby_words:
                     offer(word, 0.2 * prior, rank, "related")
     # sense-blind Moby synonyms share a fixed small mass: they are where wrong senses come from
-    unranked = [w for w in moby_words if w not in best and " " not in w and has_pos(w, upos)]
+    unranked = [w for w in sorted(moby_words) if w not in best and " " not in w and has_pos(w, upos)]
     for word in unranked:
         offer(word, 0.25 / len(unranked), -1, "moby")
-    return tuple(sorted(best.values(), key=lambda c: -c.sense_prior))
+    # ties broken by text: the order must not depend on set iteration (PYTHONHASHSEED)
+    return tuple(sorted(best.values(), key=lambda c: (-c.sense_prior, c.text)))
 
 
 def collocations() -> frozenset:
