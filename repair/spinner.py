@@ -49,6 +49,11 @@ s t don didn doesn isn aren wasn weren won wouldn shouldn couldn let lets
 """.split())
 
 ARTICLES = frozenset({"a", "an"})
+# pronoun-like words WordNet lists as nouns ("nothing" -> "cypher"); never an original or a substitute
+_NEVER_SUBSTITUTES = frozenset("""
+nothing something anything everything nobody somebody anybody everybody someone anyone everyone none
+thing things mr mrs ms dr yes ok okay
+""".split())
 _VOWEL_SOUND_EXCEPTIONS = ("uni", "use", "usu", "usa", "uti", "eu", "one", "once", "ewe", "ure", "uro")
 _SILENT_H = ("hour", "honest", "honor", "honour", "heir")
 
@@ -103,7 +108,7 @@ class Profile:
     function_rate: tuple[float, float]  # share of table-eligible function words/phrases swapped
     coverage: float  # share of lemmas the tool's dictionary has an entry for at all
     max_sense_rank: int  # senses beyond this are never drawn from WordNet
-    use_moby: bool  # also draw sense-blind Moby synonyms (the wild, wrong-sense ones)
+    sources: frozenset  # candidate kinds drawn: synset, similar, related (hyper/hyponym), moby (sense-blind)
     min_zipf: float  # substitutes rarer than this are never chosen
     frequency_weight: float  # how strongly frequent substitutes are preferred
     sharpness: float  # exponent on the sense prior: high = dominant sense almost always
@@ -111,24 +116,31 @@ class Profile:
     table_multiword: bool  # match multiword table originals (phrase rewriters do)
     table_share: float  # share of table entries the tool knows
     respect_collocations: bool  # leave "stock market" alone
+    careful_pos: bool  # skip words whose part of speech the context leaves in doubt
     article_fix: float  # probability a/an is corrected after a swap
     quote_spin: float  # probability a document's quotations are spun too
     name_spin: float  # probability a capitalised mid-sentence common word is swapped
 
 
 PROFILES: dict[str, Profile] = {
+    # careful synonym swapper: dominant sense, frequent single words, leaves collocations alone
     "light": Profile("light", word_rate=(0.35, 0.65), function_rate=(0.15, 0.35), coverage=0.8,
-                     max_sense_rank=1, use_moby=False, min_zipf=3.0, frequency_weight=1.5,
-                     sharpness=2.0, multiword_substitutes=False, table_multiword=False, table_share=0.4,
-                     respect_collocations=True, article_fix=1.0, quote_spin=0.0, name_spin=0.0),
-    "heavy": Profile("heavy", word_rate=(0.9, 1.0), function_rate=(0.7, 0.95), coverage=1.0,
-                     max_sense_rank=6, use_moby=True, min_zipf=2.5, frequency_weight=1.0,
-                     sharpness=1.0, multiword_substitutes=True, table_multiword=False, table_share=1.0,
-                     respect_collocations=False, article_fix=0.5, quote_spin=0.15, name_spin=0.05),
+                     max_sense_rank=1, sources=frozenset({"synset", "similar"}), min_zipf=3.0,
+                     frequency_weight=1.5, sharpness=2.0, multiword_substitutes=False, table_multiword=False,
+                     table_share=0.4, respect_collocations=True, careful_pos=True, article_fix=1.0,
+                     quote_spin=0.0, name_spin=0.0),
+    # word-by-word spinner: every word it can, any sense, through multiword terms, a/an left wrong
+    "heavy": Profile("heavy", word_rate=(0.9, 1.0), function_rate=(0.75, 0.95), coverage=1.0,
+                     max_sense_rank=6, sources=frozenset({"synset", "similar", "related", "moby"}), min_zipf=2.2,
+                     frequency_weight=1.0, sharpness=1.0, multiword_substitutes=True, table_multiword=False,
+                     table_share=1.0, respect_collocations=False, careful_pos=False, article_fix=0.5,
+                     quote_spin=0.15, name_spin=0.05),
+    # phrase rewriter: connectives and set phrases from the table, some careful word swaps
     "phrase": Profile("phrase", word_rate=(0.15, 0.35), function_rate=(0.6, 0.9), coverage=0.7,
-                      max_sense_rank=2, use_moby=False, min_zipf=2.8, frequency_weight=1.2,
-                      sharpness=1.5, multiword_substitutes=True, table_multiword=True, table_share=0.9,
-                      respect_collocations=True, article_fix=1.0, quote_spin=0.05, name_spin=0.0),
+                      max_sense_rank=2, sources=frozenset({"synset", "similar", "related"}), min_zipf=2.8,
+                      frequency_weight=1.2, sharpness=1.5, multiword_substitutes=True, table_multiword=True,
+                      table_share=0.9, respect_collocations=True, careful_pos=True, article_fix=1.0,
+                      quote_spin=0.05, name_spin=0.0),
 }
 
 
@@ -245,7 +257,9 @@ class Spinner:
             return None
         weighted = []
         for cand in thesaurus.candidates(lemma, upos):
-            if cand.sense_rank > p.max_sense_rank or (cand.sense_rank < 0 and not p.use_moby):
+            if cand.sense_rank > p.max_sense_rank or cand.source not in p.sources:
+                continue
+            if cand.text in FUNCTION_WORDS or cand.text in _NEVER_SUBSTITUTES:
                 continue
             if " " in cand.text and not p.multiword_substitutes:
                 continue
@@ -361,12 +375,14 @@ class Spinner:
         token = tokens[i]
         word = token.text
         lower = word.lower()
-        if lower in FUNCTION_WORDS or len(lower) < 3:
+        if lower in FUNCTION_WORDS or lower in _NEVER_SUBSTITUTES or len(lower) < 3:
             return None
         analysis = analyse(lower, tokens[i - 1].text.lower() if i else "", tokens[i + 1].text.lower() if i + 1 < len(tokens) else "")
         if analysis is None:
             return None
-        lemma, upos, tag = analysis
+        lemma, upos, tag, certain = analysis
+        if self.profile.careful_pos and not certain:
+            return None
         substitute = self.substitute_for(lemma, upos)
         if substitute is None or not decide(("word", lemma, upos), rate):
             return None
@@ -481,8 +497,8 @@ _PAST_PARTICIPLE_CUES = frozenset("have has had been be is are was were being ge
 
 
 @lru_cache(maxsize=200_000)
-def analyse(word: str, previous: str, following: str) -> tuple[str, str, str] | None:
-    """(lemma, universal POS, Penn tag) for a lower-case word in a tiny context window.
+def analyse(word: str, previous: str, following: str) -> tuple[str, str, str, bool] | None:
+    """(lemma, universal POS, Penn tag, certain) for a lower-case word in a tiny context window.
 
     No tagger is available offline, so the part of speech comes from lemminflect's possible
     readings, a couple of context cues and WordNet's usage counts; the mistakes this makes are
@@ -492,6 +508,7 @@ def analyse(word: str, previous: str, following: str) -> tuple[str, str, str] | 
     readings = dict(_readings(word))
     if not readings:
         return None
+    certain = len(readings) == 1
     if len(readings) > 1:
         if previous in _VERB_CUES and "VERB" in readings:
             readings = {"VERB": readings["VERB"]}
@@ -499,7 +516,12 @@ def analyse(word: str, previous: str, following: str) -> tuple[str, str, str] | 
             readings = {k: v for k, v in readings.items() if k in ("NOUN", "ADJ")}
             if len(readings) > 1:
                 readings = {"NOUN": readings["NOUN"]} if following in FUNCTION_WORDS or not following else {"ADJ": readings["ADJ"]}
-    upos = max(readings, key=lambda u: (thesaurus.sense_count(readings[u], u), u == "NOUN"))
+    if len(readings) == 1:
+        certain = True
+    counts = sorted(((thesaurus.sense_count(lemma, u), u == "NOUN", u) for u, lemma in readings.items()), reverse=True)
+    upos = counts[0][2]
+    # a reading used far more often than any other is a safe bet even without a context cue
+    certain = certain or counts[0][0] >= 4 * (counts[1][0] + 1)
     lemma = readings[upos]
     forms = getAllInflections(lemma)
     tag = {"NOUN": "NN", "VERB": "VB", "ADJ": "JJ", "ADV": "RB"}[upos]
@@ -511,7 +533,7 @@ def analyse(word: str, previous: str, following: str) -> tuple[str, str, str] | 
         tag = matches[0]
         if upos == "VERB" and "VBD" in matches and "VBN" in matches and previous in _PAST_PARTICIPLE_CUES:
             tag = "VBN"
-    return lemma, upos, tag
+    return lemma, upos, tag, certain
 
 
 def inflect(substitute: str, upos: str, tag: str) -> str | None:

