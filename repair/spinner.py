@@ -124,19 +124,19 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # careful synonym swapper: dominant sense, frequent single words, leaves collocations alone
-    "light": Profile("light", word_rate=(0.35, 0.65), function_rate=(0.15, 0.35), coverage=0.8,
+    "light": Profile("light", word_rate=(0.5, 0.8), function_rate=(0.2, 0.4), coverage=0.85,
                      max_sense_rank=1, sources=frozenset({"synset", "similar"}), min_zipf=3.0,
                      frequency_weight=1.5, sharpness=2.0, multiword_substitutes=False, table_multiword=False,
                      table_share=0.4, respect_collocations=True, careful_pos=True, article_fix=1.0,
                      quote_spin=0.0, name_spin=0.0),
     # word-by-word spinner: every word it can, any sense, through multiword terms, a/an left wrong
     "heavy": Profile("heavy", word_rate=(0.9, 1.0), function_rate=(0.75, 0.95), coverage=1.0,
-                     max_sense_rank=6, sources=frozenset({"synset", "similar", "related", "moby"}), min_zipf=2.2,
+                     max_sense_rank=6, sources=frozenset({"synset", "similar", "related", "moby"}), min_zipf=2.0,
                      frequency_weight=1.0, sharpness=1.0, multiword_substitutes=True, table_multiword=False,
                      table_share=1.0, respect_collocations=False, careful_pos=False, article_fix=0.5,
                      quote_spin=0.15, name_spin=0.05),
     # phrase rewriter: connectives and set phrases from the table, some careful word swaps
-    "phrase": Profile("phrase", word_rate=(0.15, 0.35), function_rate=(0.6, 0.9), coverage=0.7,
+    "phrase": Profile("phrase", word_rate=(0.25, 0.45), function_rate=(0.7, 0.95), coverage=0.8,
                       max_sense_rank=2, sources=frozenset({"synset", "similar", "related"}), min_zipf=2.8,
                       frequency_weight=1.2, sharpness=1.5, multiword_substitutes=True, table_multiword=True,
                       table_share=0.9, respect_collocations=True, careful_pos=True, article_fix=1.0,
@@ -152,8 +152,9 @@ class TableEntry:
 
 
 def _kind_of(original: str) -> str:
+    """function: only function words ("because of", "while"); phrase: other multiword; word: one content word."""
     words = original.split()
-    if all(w in FUNCTION_WORDS for w in words) or (len(words) > 1 and sum(w in FUNCTION_WORDS for w in words) * 2 >= len(words)):
+    if all(w in FUNCTION_WORDS for w in words):
         return "function"
     return "phrase" if len(words) > 1 else "word"
 
