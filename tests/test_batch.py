@@ -341,7 +341,9 @@ def _no_process_mentions(marker: str, within: float) -> bool:
                                                ("jsonl", "2", signal.SIGINT)])
 def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, layout, jobs, stop):
     """Killed (or Ctrl-C) at a random point, then rerun: byte for byte the uninterrupted result."""
-    models = toy_components.make_model_dir(tmp_path / "models", delay=0.01)
+    # slow enough that the run cannot finish between the poll below and the signal, even on a
+    # loaded machine (about 2 s a run with 2 jobs)
+    models = toy_components.make_model_dir(tmp_path / "models", delay=0.025)
     if layout == "text":
         src, total = make_text_corpus(tmp_path / "src", 150), 150
     else:
