@@ -371,9 +371,10 @@ class TaggerDetector:
             raise ComponentError(f"{weights_path} lacks {len(missing)} trained weights (e.g. {missing[0]})")
         network.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         network.eval()
-        if lexicon_folder is None:
-            lexicon_folder = (folder / config["lexicon"]).resolve() if config.get("lexicon") else None
-        features = LexicalFeatures(load_lexicon(Path(lexicon_folder) if lexicon_folder else None))
+        features = LexicalFeatures(load_lexicon(_find_lexicon(folder, config, lexicon_folder)))
+        if config.get("lexicon_features") and features.is_frequency_only:
+            raise ComponentError(f"{folder} was trained with the shared lexicon, which was not found "
+                                 f"(looked for {config['lexicon']} beside it and in {default_model_dir()})")
         use_quantized = config.get("quantize", False) if quantize is None else quantize
         if use_quantized and device == "cpu":
             network = _quantized(network)
@@ -492,6 +493,16 @@ def spans_from_scores(text: str, scores: Sequence[WordScore], threshold: float, 
         current.append(word)
     close()
     return spans
+
+
+def _find_lexicon(folder: Path, config: dict, explicit) -> Path | None:
+    """The lexicon the tagger was trained with: explicit, beside the model, or in the default models dir."""
+    if explicit is not None:
+        return Path(explicit)
+    for candidate in ((folder / config["lexicon"]) if config.get("lexicon") else None, default_model_dir() / "lexicon"):
+        if candidate is not None and (candidate / "component.json").is_file():
+            return candidate.resolve()
+    return None
 
 
 def _set_threads(threads: int | None) -> None:

@@ -26,6 +26,7 @@ FEATURE_NAMES = (
     "has_originals",    # the reverse thesaurus knows more frequent words it may stand for
     "zipf_gain",        # log zipf ratio: best original's zipf minus this word's, clipped, / 6
     "phrase_gain",      # the same for a 2-3 word phrase this word belongs to
+    "channel",          # how readily a thesaurus spinner picks this word for its best original
     "originals_absent", # none of its frequent originals occurs anywhere in the document
     "recurrence",       # log count of this word in the document
     "doc_prior_rate",   # first pass: share of document words with a strong reverse-thesaurus prior
@@ -119,19 +120,19 @@ class LexicalFeatures:
         except Exception:  # a phrase or odd token the lexicon cannot score
             return 0.0
 
-    def _originals_uncached(self, word: str) -> tuple[str, ...]:
+    def _originals_uncached(self, word: str) -> tuple[tuple[str, ...], float]:
+        """The lexicon's best originals (its own order) and the best channel among them."""
         try:
             found = self.lexicon.originals_for(word)
         except Exception:
-            return ()
-        texts = []
-        for candidate in found:
+            return (), 0.0
+        texts, channel = [], 0.0
+        for candidate in found[:TOP_ORIGINALS]:
             text = _candidate_text(candidate).lower()
             if text and text != word and text not in texts:
                 texts.append(text)
-        # the most frequent originals are the ones a spinner most likely replaced
-        texts.sort(key=lambda t: -self._zipf(t))
-        return tuple(texts[:TOP_ORIGINALS])
+                channel = max(channel, float(getattr(candidate, "channel", 0.0) or 0.0))
+        return tuple(texts), channel
 
     def _gain(self, text: str, originals: Sequence[str]) -> float:
         if not originals:
@@ -147,7 +148,9 @@ class LexicalFeatures:
         for w in lower:
             counts[w] = counts.get(w, 0) + 1
         vocabulary = set(counts)
-        originals = [self._originals(w) for w in lower]
+        looked_up = [self._originals(w) for w in lower]
+        originals = [o for o, _ in looked_up]
+        channels = [min(math.log1p(c), 3.0) / 3.0 for _, c in looked_up]
         gains = [self._gain(w, o) for w, o in zip(lower, originals)]
         absent = [bool(o) and not any(x in vocabulary for x in o if " " not in x) and not any(
             x in doc.text.lower() for x in o if " " in x) for o in originals]
@@ -158,7 +161,7 @@ class LexicalFeatures:
                 if words[k + n - 1][1].sentence != words[k][1].sentence:
                     continue
                 phrase = " ".join(lower[k:k + n])
-                found = self._originals(phrase)
+                found, _ = self._originals(phrase)
                 if found:
                     gain = max(self._gain(phrase, found), 1.0 / 6.0)
                     for j in range(k, k + n):
@@ -188,6 +191,7 @@ class LexicalFeatures:
                 1.0 if originals[k] else 0.0,
                 gains[k],
                 phrase_gain[k],
+                channels[k],
                 1.0 if absent[k] else 0.0,
                 math.log1p(counts[w]) / 3.0,
                 doc_prior_rate,

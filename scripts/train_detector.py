@@ -188,7 +188,8 @@ def main(argv=None) -> int:
                    "command": "python scripts/train_detector.py " + " ".join(sys.argv[1:] if argv is None else argv),
                    "settings": {k: str(v) for k, v in vars(args).items()},
                    "lexicon_features": not detector.features.is_frequency_only})
-    detector.save_pretrained(args.out, threshold=report["threshold"])
+    detector.save_pretrained(args.out, threshold=report["threshold"],
+                             lexicon_features=not detector.features.is_frequency_only)
     (args.out / "training.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (args.runs / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))
