@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from repair.detect import (  # noqa: E402
     DEFAULT_CONFIG,
     TaggerDetector,
+    _quantized,
     spans_from_scores,
     trainable_prefixes,
     word_labels,
@@ -182,14 +183,20 @@ def main(argv=None) -> int:
     print(f"training done: {step} steps, {training_minutes:.1f} min, epoch {epoch}, position {position}", flush=True)
 
     network.eval()
+    detector.save_pretrained(args.out, lexicon_features=not detector.features.is_frequency_only)
+    # calibrate the network as it runs for users (int8 encoder on CPU); the ablation probes stay on
+    if detector.config.get("quantize") and args.device == "cpu":
+        detector.network = _quantized(network)
     report = evaluate_and_calibrate(detector, args)
     report.update({"steps": step, "training_minutes": round(training_minutes, 1), "epochs_done": epoch,
                    "train_documents_seen": epoch * len(train) + position, "train_documents": len(train),
                    "command": "python scripts/train_detector.py " + " ".join(sys.argv[1:] if argv is None else argv),
                    "settings": {k: str(v) for k, v in vars(args).items()},
                    "lexicon_features": not detector.features.is_frequency_only})
-    detector.save_pretrained(args.out, threshold=report["threshold"],
-                             lexicon_features=not detector.features.is_frequency_only)
+    config_path = args.out / "component.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["threshold"] = report["threshold"]
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (args.out / "training.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (args.runs / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))
