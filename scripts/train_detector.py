@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -70,9 +71,9 @@ def arguments(argv=None):
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-tokens", type=int, default=2048, help="word pieces per batch (whole documents)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate of the fine-tuned encoder layers")
+    parser.add_argument("--lr", type=float, default=2e-4, help="learning rate of the fine-tuned encoder layers")
     parser.add_argument("--head-lr", type=float, default=1e-3)
-    parser.add_argument("--warmup-steps", type=int, default=50)
+    parser.add_argument("--warmup-steps", type=int, default=20)
     parser.add_argument("--encoder-layers", type=int, default=DEFAULT_CONFIG["encoder_layers"])
     parser.add_argument("--trainable-layers", type=int, default=DEFAULT_CONFIG["trainable_layers"])
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_CONFIG["max_tokens"])
@@ -117,20 +118,37 @@ def main(argv=None) -> int:
     args.runs.mkdir(parents=True, exist_ok=True)
     checkpoint_path = args.runs / "checkpoint.pt"
     step, position, elapsed, epoch = 0, 0, 0.0, 0
+    train_path = (args.data / "train.jsonl.gz").resolve()
+    data_id = f"{train_path}:{train_path.stat().st_size}"
+    history: list[dict] = []  # one entry per run segment, for the model card
     if checkpoint_path.is_file() and not args.fresh:
         saved = torch.load(checkpoint_path, map_location=args.device, weights_only=False)
         network.load_state_dict(saved["trainable"], strict=False)
         optimizer.load_state_dict(saved["optimizer"])
         step, position, elapsed, epoch = saved["step"], saved["position"], saved["elapsed"], saved["epoch"]
-        random.Random(args.seed + epoch).shuffle(order) if epoch else None
+        history = saved.get("history", [])
+        if saved.get("data_id") != data_id:
+            # resumed on another corpus (e.g. a pilot build first): start its documents from the top
+            print(f"data changed ({saved.get('data_id')} -> {data_id}): new pass over it", flush=True)
+            position, epoch = 0, 0
+        elif epoch:
+            random.Random(args.seed + epoch).shuffle(order)
         print(f"resumed at step {step} ({elapsed / 60:.1f} min done)", flush=True)
 
     def save_checkpoint():
         trainable = {k: v for k, v in network.state_dict().items() if k.startswith(trainable_prefixes(detector.config))}
         temporary = checkpoint_path.with_suffix(".tmp")
         torch.save({"trainable": trainable, "optimizer": optimizer.state_dict(), "step": step,
-                    "position": position, "elapsed": elapsed, "epoch": epoch, "args": vars(args)}, temporary)
+                    "position": position, "elapsed": elapsed, "epoch": epoch, "args": vars(args),
+                    "data_id": data_id, "history": history + [segment()]}, temporary)
         os.replace(temporary, checkpoint_path)
+
+    segment_start = {"step": step, "elapsed": elapsed}
+
+    def segment() -> dict:
+        return {"data": data_id, "command": " ".join(sys.argv if argv is None else ["train_detector.py", *argv]),
+                "steps": step - segment_start["step"], "minutes": round((elapsed - segment_start["elapsed"]) / 60, 1),
+                "documents": position if epoch == 0 else epoch * len(train) + position}
 
     budget = args.minutes * 60
     network.train()
@@ -138,7 +156,9 @@ def main(argv=None) -> int:
     last_checkpoint = time.time()
     running, seen_words, log_started = {h: 0.0 for h in HEADS}, 0, time.time()
     ce = torch.nn.CrossEntropyLoss()
-    while elapsed < budget and (not args.max_steps or step < args.max_steps):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # finish the step, checkpoint, leave
+    while elapsed < budget and (not args.max_steps or step < args.max_steps) and not stop:
         documents, size = [], 0
         while size < args.batch_tokens:
             if position >= len(order):
@@ -179,6 +199,9 @@ def main(argv=None) -> int:
             save_checkpoint()
             last_checkpoint = time.time()
     save_checkpoint()
+    if stop:
+        print(f"stopped at step {step} ({elapsed / 60:.1f} min); run again to resume", flush=True)
+        return 3
     training_minutes = elapsed / 60
     print(f"training done: {step} steps, {training_minutes:.1f} min, epoch {epoch}, position {position}", flush=True)
 
@@ -192,6 +215,7 @@ def main(argv=None) -> int:
                    "train_documents_seen": epoch * len(train) + position, "train_documents": len(train),
                    "command": "python scripts/train_detector.py " + " ".join(sys.argv[1:] if argv is None else argv),
                    "settings": {k: str(v) for k, v in vars(args).items()},
+                   "segments": history + [segment()],
                    "lexicon_features": not detector.features.is_frequency_only})
     config_path = args.out / "component.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
