@@ -8,5 +8,7 @@ __version__ = "0.1.0"
 
 from .edits import Alternative, Edit, RepairResult, Span, apply_edits, match_case  # noqa: E402
 from .repairer import Repairer  # noqa: E402
+from .batch import batch_repairer  # noqa: E402
 
-__all__ = ["Alternative", "Edit", "RepairResult", "Repairer", "Span", "apply_edits", "match_case", "__version__"]
+__all__ = ["Alternative", "Edit", "RepairResult", "Repairer", "Span", "apply_edits", "batch_repairer", "match_case",
+           "__version__"]

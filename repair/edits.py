@@ -10,6 +10,8 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterable, Sequence
 
+from .density import verdict_for
+
 WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
@@ -94,12 +96,18 @@ class RepairResult:
         words = self.words
         return 1000.0 * self.words_changed / words if words else 0.0
 
+    @property
+    def verdict(self) -> str:
+        """"clean" / "suspicious" / "heavily spun" (bands in repair/density.py)."""
+        return verdict_for(self.spin_per_1000, self.words_changed)
+
     def to_dict(self) -> dict:
         return {
             "signature": self.signature,
             "words": self.words,
             "words_changed": self.words_changed,
             "spin_per_1000": round(self.spin_per_1000, 2),
+            "verdict": self.verdict,
             "edits": [e.to_dict() for e in self.edits],
         }
 

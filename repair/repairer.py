@@ -1,6 +1,7 @@
 """The façade: detect spun spans, rewrite them, apply the edits."""
 from __future__ import annotations
 
+import bisect
 import os
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -48,6 +49,7 @@ class Repairer:
         detector_id: str | None = None,
         rewriter_id: str | None = None,
         settings: dict | None = None,
+        ignore=None,
     ):
         self.detector = detector
         self.rewriter = rewriter
@@ -56,6 +58,8 @@ class Repairer:
         self.detector_id = detector_id or _component_id(detector, None)
         self.rewriter_id = rewriter_id or _component_id(rewriter, None)
         self.settings = dict(settings or {})
+        # optional IgnoreRules (repair/ignore.py): spans touching an ignored word are dropped
+        self.ignore = ignore
 
     @classmethod
     def from_pretrained(
@@ -87,6 +91,8 @@ class Repairer:
     def signature(self) -> str:
         parts = [f"detector:{self.detector_id}", f"threshold:{self.threshold:g}", f"rewriter:{self.rewriter_id}"]
         parts += [f"{key}:{value}" for key, value in sorted(self.settings.items())]
+        if self.ignore:
+            parts.append(f"ignore:{self.ignore.fingerprint}")
         parts.append(f"version:{__version__}")
         return "|".join(parts)
 
@@ -107,13 +113,17 @@ class Repairer:
         """Repair ``text``; character ranges in ``skip`` (code, markup, ignored regions) stay untouched."""
         spans: list[Span] = []
         edits: list[Edit] = []
-        for block in self.blocks(text):
-            local = [(max(a, block.start) - block.start, min(b, block.end) - block.start)
-                     for a, b in skip if a < block.end and b > block.start]
-            result = self.repair_block(block.text, local)
+        for block, result in self.iter_repair(text, skip):
             spans += [s.shifted(block.start) for s in result.spans]
             edits += [e.shifted(block.start) for e in result.edits]
         return RepairResult(text, tuple(edits), apply_edits(text, edits), self.signature, tuple(spans))
+
+    def iter_repair(self, text: str, skip: Sequence[tuple[int, int]] = ()) -> Iterator[tuple[Block, RepairResult]]:
+        """(Block, block-local RepairResult) for each block of a text held in memory."""
+        for block in self.blocks(text):
+            local = [(max(a, block.start) - block.start, min(b, block.end) - block.start)
+                     for a, b in skip if a < block.end and b > block.start]
+            yield block, self.repair_block(block.text, local)
 
     def repair_stream(self, blocks: Iterable[Block]) -> Iterator[tuple[Block, RepairResult]]:
         """Repair blocks one at a time (for files too large to hold); offsets stay block-local."""
@@ -127,7 +137,8 @@ class Repairer:
         return RepairResult(text, tuple(edits), apply_edits(text, edits), self.signature, tuple(spans))
 
     def _detect_block(self, text: str) -> list[Span]:
-        return list(self.detector.detect(text, self.threshold)) if text.strip() else []
+        spans = list(self.detector.detect(text, self.threshold)) if text.strip() else []
+        return self.ignore.filter(text, spans) if self.ignore and spans else spans
 
     def _rewrite_block(self, text: str, spans: Sequence[Span]) -> list[Edit]:
         if not spans:
@@ -150,9 +161,20 @@ def mask(text: str, skip: Sequence[tuple[int, int]]) -> str:
 
 
 def _drop_overlaps(edits: list[Edit]) -> list[Edit]:
-    """Keep the higher-scoring edit where two overlap: a rewriter may widen a span (a/an)."""
+    """Keep the higher-scoring edit where two overlap: a rewriter may widen a span (a/an).
+
+    Kept edits stay sorted by position so each candidate is compared only with its
+    neighbours (a dense 100k-character block has thousands of edits)."""
     kept: list[Edit] = []
+    keys: list[tuple[int, int]] = []
     for edit in sorted(edits, key=lambda e: -e.score):
-        if all(edit.end <= k.start or edit.start >= k.end for k in kept):
-            kept.append(edit)
-    return sorted(kept, key=lambda e: e.start)
+        index = bisect.bisect_left(keys, (edit.start, edit.end))
+        neighbours = kept[max(index - 1, 0):index]
+        for k in kept[index:]:
+            if k.start >= edit.end and k.start > edit.start:
+                break
+            neighbours.append(k)
+        if all(edit.end <= k.start or edit.start >= k.end for k in neighbours):
+            kept.insert(index, edit)
+            keys.insert(index, (edit.start, edit.end))
+    return kept

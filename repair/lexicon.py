@@ -1,0 +1,288 @@
+"""The shared reverse thesaurus: which more frequent words a word may have replaced.
+
+``Lexicon.load(folder)`` reads the tables ``scripts/build_lexicon.py`` compiles into
+``models/lexicon/``; each table is parsed on first use and the object is cached per folder.
+
+Three things live here, shared by the baseline, the detector (features) and the rewriter
+(candidates):
+
+* ``originals_for(term)``: reverse-thesaurus candidates, inflected like ``term``;
+* ``zipf(term)``: word (or phrase) frequency on the Zipf scale;
+* a bigram language model over Google web counts, ``bigram_logp`` / ``fit``, that says how
+  well a word or phrase sits between its neighbours.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+UNKNOWN_ZIPF = 1.0  # a word missing from the table: rarer than anything in it
+BACKOFF = 0.4  # stupid-backoff factor for an unseen bigram
+PIECES = re.compile(r"[ -]")  # a phrase's words, for the language model
+SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A word or phrase the looked-up term may have replaced.
+
+    ``weight``: P(original | term) among this term's candidates (they sum to 1), from the
+    original's frequency times ``channel``. ``channel``: how readily a thesaurus spinner
+    rewriting the original picks the term (see ``channel_score``).
+    """
+
+    text: str
+    weight: float
+    channel: float = 0.0
+
+
+def channel_score(votes: int, head_mass: int) -> float:
+    """How readily a spinner rewriting a head word picks a substitute with ``votes``
+    thesaurus statements (Moby either way, MyThes either way) for the pair.
+
+    Squaring the votes lets agreement between thesauri count for more than Moby's long
+    one-way tail ("automobile" under "fan"). Dividing by the head's whole list would bury
+    polysemous words ("stock" has hundreds of synonyms over its senses) while a spinner
+    picks within one sense, whose list grows far slower: the square root is the compromise.
+    """
+    return votes * votes / math.sqrt(max(head_mass, 1))
+
+
+def normalise(term: str) -> str:
+    return SPACES.sub(" ", term.strip().lower().replace("’", "'"))
+
+
+class Lexicon:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        config = json.loads((self.folder / "component.json").read_text(encoding="utf-8"))
+        settings = config.get("settings", {})
+        self.config = config
+        self.google_total = float(settings.get("google_total", 1_024_908_267_229))
+        self.min_bigram = float(settings.get("min_bigram_count", 100_000))
+        self._cached_originals = functools.lru_cache(maxsize=200_000)(self._originals_for)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Lexicon":
+        return _load_cached(Path(folder).resolve())
+
+    # -- tables, each parsed on first use --------------------------------------------------
+
+    @functools.cached_property
+    def _words(self) -> dict[str, tuple[float, float]]:
+        table = {}
+        for fields in self._rows("words.tsv.gz"):
+            zipf = float(fields[1])
+            count = float(fields[2]) if len(fields) > 2 and fields[2] else self.google_total * 10 ** (zipf - 9)
+            table[fields[0]] = (zipf, count)
+        return table
+
+    @functools.cached_property
+    def _bigrams(self) -> dict[str, int]:
+        return {f"{a} {b}": int(c) for a, b, c in self._rows("bigrams.tsv.gz")}
+
+    @functools.cached_property
+    def _heads(self) -> dict[str, int]:
+        return {h: int(m) for h, m in self._rows("heads.tsv.gz")}
+
+    @functools.cached_property
+    def _reverse(self) -> dict[str, str]:
+        # the candidate list stays a raw string until someone asks for that substitute
+        table = {}
+        with gzip.open(self.folder / "reverse.tsv.gz", "rt", encoding="utf-8") as handle:
+            for line in handle:
+                key, _, rest = line.rstrip("\n").partition("\t")
+                table[key] = rest
+        return table
+
+    def _rows(self, name: str) -> Iterator[list[str]]:
+        with gzip.open(self.folder / name, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                yield line.rstrip("\n").split("\t")
+
+    # -- frequencies and the language model ------------------------------------------------
+
+    def zipf(self, term: str) -> float:
+        """Zipf frequency (log10 per billion words); phrases too, where the table has them."""
+        entry = self._words.get(normalise(term))
+        return entry[0] if entry else UNKNOWN_ZIPF
+
+    def knows(self, term: str) -> bool:
+        return normalise(term) in self._words
+
+    def _unigram_logp(self, word: str) -> float:
+        return self.zipf(word) - 9
+
+    def _count(self, word: str) -> float:
+        entry = self._words.get(word)
+        return entry[1] if entry else self.google_total * 10 ** (UNKNOWN_ZIPF - 9)
+
+    def bigram_count(self, w1: str, w2: str) -> int:
+        return self._bigrams.get(f"{normalise(w1)} {normalise(w2)}", 0)
+
+    def bigram_logp(self, w1: str, w2: str, unseen: float = BACKOFF) -> float:
+        """log10 P(w2 | w1); an unseen pair backs off to ``unseen`` times the unigram, but
+        never above what the table's pruning count allows (it was unseen, so it is rarer).
+        The table only holds common pairs, so a rare word's pairs are always unseen: an
+        ``unseen`` above 1 gives the benefit of the doubt to a word actually written."""
+        w1, w2 = normalise(w1), normalise(w2)
+        count_w1 = max(self._count(w1), 1.0)
+        pair = self._bigrams.get(f"{w1} {w2}")
+        if pair is not None:
+            return math.log10(min(pair / count_w1, 1.0))
+        backoff = math.log10(unseen) + self._unigram_logp(w2)
+        return min(backoff, math.log10(self.min_bigram / count_w1))
+
+    def fit(self, left: str | None, candidate: str, right: str | None, unseen: float = BACKOFF) -> float:
+        """log10 P(candidate, right | left): how well ``candidate`` (word or phrase) fits
+        between its neighbours; a missing neighbour (sentence edge) is left out."""
+        words = [w for w in PIECES.split(normalise(candidate)) if w]
+        if not words:
+            return 0.0
+        logp = self.bigram_logp(left, words[0], unseen) if left else self._unigram_logp(words[0])
+        for a, b in zip(words, words[1:]):
+            logp += self.bigram_logp(a, b, unseen)
+        if right:
+            logp += self.bigram_logp(words[-1], right, unseen)
+        return logp
+
+    def neighbour_evidence(self, left: str | None, candidate: str, right: str | None) -> bool:
+        """Whether a bigram joins ``candidate`` to either neighbour (real evidence of fit)."""
+        words = [w for w in PIECES.split(normalise(candidate)) if w]
+        return bool(words) and bool(
+            (left and self.bigram_count(left, words[0])) or (right and self.bigram_count(words[-1], right))
+        )
+
+    # -- the reverse thesaurus -------------------------------------------------------------
+
+    def _stored(self, key: str) -> list[tuple[str, float]]:
+        """(original, channel) pairs stored for ``key`` exactly."""
+        raw = self._reverse.get(key)
+        if not raw:
+            return []
+        fields = raw.split("\t")
+        heads = self._heads
+        return [(h, channel_score(int(v), heads.get(h, 1))) for h, v in zip(fields[0::2], fields[1::2])]
+
+    def originals_for(self, term: str) -> list[Candidate]:
+        return list(self._cached_originals(term))
+
+    def _originals_for(self, term: str) -> tuple[Candidate, ...]:
+        """More frequent words/phrases ``term`` may stand for, best first (case-insensitive).
+
+        An inflected word is looked up by its lemma and the candidates re-inflected to the
+        same form ("selections" -> "selection" -> "decision" -> "decisions"); a candidate
+        that has no such form (wrong part of speech) is dropped.
+        """
+        key = normalise(term)
+        found: dict[str, float] = {}
+        for original, channel in self._stored(key):
+            found[original] = max(found.get(original, 0.0), channel)
+        if " " not in key:
+            for lemma, tags, upos in _lemma_forms(key):
+                for original, channel in self._stored(lemma):
+                    inflected = _inflect(original, tags, upos)
+                    if inflected and inflected != key:
+                        found[inflected] = max(found.get(inflected, 0.0), channel)
+        own = self.zipf(key)
+        scored = [(10 ** self.zipf(o) * c, o, c) for o, c in found.items() if self.zipf(o) > own and o != key]
+        total = sum(s for s, _, _ in scored) or 1.0
+        return tuple(Candidate(o, s / total, c) for s, o, c in sorted(scored, key=lambda x: (-x[0], x[1])))
+
+    def span_candidates(
+        self,
+        words: Sequence[str],
+        left: str | None = None,
+        right: str | None = None,
+        n_best: int = 5,
+        per_word: int = 30,
+        beam: int = 20,
+    ) -> list[Candidate]:
+        """Candidates for a multiword span, whole-phrase entries and word-by-word combinations
+        ("inventory market" -> "stock market"), scored by neighbour fit times channel.
+
+        Each word either stays or becomes one of its ``per_word`` best originals; a beam
+        keeps the partial spans with the best left-to-right bigram score. ``weight`` is the
+        share of the candidates' total probability; the unchanged span is never returned.
+        """
+        words = [normalise(w) for w in words if w.strip()]
+        if not words:
+            return []
+        original = " ".join(words)
+        # partial hypotheses: (log10 score without the right neighbour, words so far, channel)
+        hypotheses: list[tuple[float, list[str], float]] = [(0.0, [], 1.0)]
+        for position, word in enumerate(words):
+            options = [(word, 1.0)] + [(c.text, c.channel) for c in self.originals_for(word)[:per_word]]
+            grown = []
+            for score, chosen, channel in hypotheses:
+                previous = chosen[-1].split(" ")[-1] if chosen else left
+                for text, option_channel in options:
+                    step = self.fit(previous, text, None) if previous else self.fit(None, text, None)
+                    grown.append((score + step + math.log10(option_channel), chosen + [text], channel * option_channel))
+            hypotheses = sorted(grown, key=lambda h: -h[0])[:beam]
+        scored: dict[str, tuple[float, float]] = {}
+        for score, chosen, channel in hypotheses:
+            text = " ".join(chosen)
+            if right:
+                score += self.bigram_logp(chosen[-1].split(" ")[-1], right)
+            if text != original and (text not in scored or scored[text][0] < score):
+                scored[text] = (score, channel)
+        for candidate in self.originals_for(original):
+            score = self.fit(left, candidate.text, right) + math.log10(candidate.channel or 1e-6)
+            if candidate.text not in scored or scored[candidate.text][0] < score:
+                scored[candidate.text] = (score, candidate.channel)
+        best = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))[:n_best]
+        if not best:
+            return []
+        top = best[0][1][0]
+        total = sum(10 ** (s - top) for _, (s, _) in best)
+        return [Candidate(text, 10 ** (s - top) / total, c) for text, (s, c) in best]
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(folder: Path) -> Lexicon:
+    if not (folder / "component.json").is_file():
+        raise FileNotFoundError(f"{folder} holds no compiled lexicon (no component.json)")
+    return Lexicon(folder)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _lemma_forms(word: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """(lemma, Penn tags that spell ``word``, universal POS) for each reading of an inflected word."""
+    from lemminflect import getAllInflections, getAllLemmas
+
+    readings = []
+    for upos, lemmas in getAllLemmas(word).items():
+        for lemma in lemmas:
+            lemma = lemma.lower()
+            if lemma == word:
+                continue
+            tags = tuple(sorted(t for t, forms in getAllInflections(lemma, upos=upos).items() if word in forms))
+            if tags:
+                readings.append((lemma, tags, upos))
+    return tuple(readings)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _inflect(original: str, tags: tuple[str, ...], upos: str) -> str | None:
+    """``original`` in the form ``tags`` name, or None if it has no such form as ``upos``.
+
+    A phrase inflects its head: the first word of a verb phrase ("get to" -> "got to"),
+    the last word of a noun phrase.
+    """
+    from lemminflect import getAllInflections
+
+    words = original.split(" ")
+    index = 0 if upos in ("VERB", "AUX") else len(words) - 1
+    forms = getAllInflections(words[index], upos=upos)
+    for tag in tags:
+        if tag in forms:
+            words[index] = forms[tag][0]
+            return " ".join(words)
+    return None

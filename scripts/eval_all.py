@@ -1,0 +1,109 @@
+"""The standard quality table for model cards.
+
+Scores the default models and the lexicon baseline on three sets:
+  synthetic test       data/test.pairs.jsonl (or data/test.jsonl.gz)
+  held-out substitutions  data/heldout.pairs.jsonl (or data/heldout.jsonl.gz)
+  real tortured phrases   ../shared/eval/tortured-phrases.gold.jsonl (with clean originals)
+and writes OUT/quality.json and OUT/quality.md (default OUT: runs/eval).
+
+    python scripts/eval_all.py [--data DIR] [--model-dir DIR] [--out DIR] [--limit N] [--threshold T]
+
+A set whose file is missing is skipped with a note; no set at all is an error.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from repair.components import ComponentError  # noqa: E402
+from repair.evaluate import (  # noqa: E402
+    PairsError,
+    build_systems,
+    evaluate_systems,
+    format_markdown,
+    format_table,
+    read_pairs,
+    repo_root,
+    shared_gold_file,
+)
+
+# set name -> candidate file names inside the data folder, first found wins
+DATA_SETS: dict[str, tuple[str, ...]] = {
+    "synthetic test": ("test.pairs.jsonl", "test.jsonl.gz", "test.jsonl"),
+    "held-out substitutions": ("heldout.pairs.jsonl", "heldout.jsonl.gz", "heldout.jsonl"),
+}
+REAL_SET = "real tortured phrases"
+
+
+def find_sets(data_dirs: list[Path]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for name, candidates in DATA_SETS.items():
+        for folder in data_dirs:
+            hit = next((folder / c for c in candidates if (folder / c).is_file()), None)
+            if hit:
+                found[name] = hit
+                break
+    gold = shared_gold_file()
+    if gold:
+        found[REAL_SET] = gold
+    return found
+
+
+def write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, action="append",
+                        help="folder holding the test/held-out pairs (default: data/, then /work/data)")
+    parser.add_argument("--model-dir", type=Path, default=None)
+    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="first N pairs of each set only")
+    parser.add_argument("--out", type=Path, default=repo_root() / "runs" / "eval")
+    args = parser.parse_args(argv)
+
+    sets = find_sets(args.data or [repo_root() / "data", Path("/work/data")])
+    for name in [*DATA_SETS, REAL_SET]:
+        if name not in sets:
+            print(f"eval_all: no file for the {name} set; skipped", file=sys.stderr)
+    if not sets:
+        print("eval_all: no evaluation set found", file=sys.stderr)
+        return 2
+    try:
+        systems = build_systems(args.model_dir, args.threshold, compare=True)
+        loaded = {name: read_pairs(path, args.limit) for name, path in sets.items()}
+    except (ComponentError, PairsError, OSError) as error:
+        print(f"eval_all: {error}", file=sys.stderr)
+        return 2
+
+    report = {"date": datetime.date.today().isoformat(), "limit": args.limit, "sets": {},
+              "signatures": {name: r.signature for name, r in systems.items()}}
+    markdown = [f"## Quality ({report['date']})", ""]
+    for name, pairs in loaded.items():
+        scores = evaluate_systems(systems, pairs)
+        columns = {s.name: s.figures.to_dict() for s in scores}
+        report["sets"][name] = {"file": str(sets[name]), "systems": {s.name: s.to_dict() for s in scores}}
+        print(format_table(columns, title=f"{name}: {sets[name]}"), end="\n\n", flush=True)
+        markdown += [format_markdown(columns, title=f"{name} ({len(pairs):,} pairs)"), ""]
+    markdown += ["Systems:", ""] + [f"- {name}: `{sig}`" for name, sig in report["signatures"].items()]
+    markdown += ["", "Figures: word-level, GEC-style, as `../shared/eval/score.py` computes them "
+                 "(see `repair/evaluate.py`); made by `python scripts/eval_all.py`.", ""]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_atomically(args.out / "quality.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    write_atomically(args.out / "quality.md", "\n".join(markdown))
+    print(f"wrote {args.out / 'quality.json'} and {args.out / 'quality.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The compiled reverse thesaurus and its bigram model (models/lexicon)."""
+from pathlib import Path
+
+import pytest
+
+from repair.lexicon import Candidate, Lexicon
+
+LEXICON = Path(__file__).resolve().parent.parent / "models" / "lexicon"
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return Lexicon.load(LEXICON)
+
+
+def texts(candidates):
+    return [c.text for c in candidates]
+
+
+def test_load_is_cached(lexicon):
+    assert Lexicon.load(LEXICON) is lexicon
+
+
+@pytest.mark.parametrize("substitute, original", [("automobile", "car"), ("utilize", "use"), ("lengthy", "long")])
+def test_generic_substitutes_map_back_to_a_more_frequent_word(lexicon, substitute, original):
+    candidates = lexicon.originals_for(substitute)
+    assert all(isinstance(c, Candidate) for c in candidates)
+    assert original in texts(candidates[:3])
+    assert lexicon.zipf(original) > lexicon.zipf(substitute)
+    assert all(lexicon.zipf(c.text) > lexicon.zipf(substitute) for c in candidates)
+    assert abs(sum(c.weight for c in candidates) - 1.0) < 1e-6
+
+
+def test_lookup_ignores_case_and_spacing(lexicon):
+    assert texts(lexicon.originals_for("Automobile")) == texts(lexicon.originals_for(" automobile "))
+
+
+def test_inflected_forms_are_looked_up_by_lemma_and_reinflected(lexicon):
+    assert "used" in texts(lexicon.originals_for("utilized")[:3])
+    assert "decisions" in texts(lexicon.originals_for("selections"))
+    assert "cars" in texts(lexicon.originals_for("automobiles")[:3])
+
+
+def test_phrases_are_kept_both_ways(lexicon):
+    phrase_keys = [key for key in lexicon._reverse if " " in key]
+    assert len(phrase_keys) > 1000
+    assert lexicon.originals_for(phrase_keys[0])
+    assert any(" " in c.text for key in list(lexicon._reverse)[:2000] for c in lexicon.originals_for(key))
+
+
+def test_unknown_word_has_no_candidates(lexicon):
+    assert lexicon.originals_for("qzxv") == []
+    assert lexicon.zipf("qzxv") < lexicon.zipf("car")
+
+
+def test_bigrams_prefer_the_usual_neighbour(lexicon):
+    assert lexicon.bigram_count("credit", "card") > 0
+    assert lexicon.bigram_logp("credit", "card") > lexicon.bigram_logp("acknowledgment", "card")
+    assert lexicon.fit("her", "credit", "card") > lexicon.fit("her", "acknowledgment", "card")
+    assert lexicon.fit(None, "long term", None) > lexicon.fit(None, "lengthy term", None)
+
+
+def test_span_candidates_combine_word_by_word(lexicon):
+    candidates = lexicon.span_candidates(["lengthy", "term"], "the", "effects")
+    assert candidates[0].text == "long term"
+    assert "lengthy term" not in texts(candidates)
+    assert abs(sum(c.weight for c in candidates) - 1.0) < 1e-6
