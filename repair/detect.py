@@ -171,12 +171,11 @@ def collate(documents: Sequence[EncodedDocument], cls_id: int, sep_id: int, pad_
     attention = torch.zeros((batch, length), dtype=torch.long)
     owner_t = torch.full((batch, length), -1, dtype=torch.long)
     first_t = torch.zeros((batch, length), dtype=torch.bool)
-    word_features = torch.zeros((max(len(word_doc), 1), NUM_FEATURES), dtype=torch.float32)
-    word_labels_t = torch.zeros(max(len(word_doc), 1), dtype=torch.long)
-    for (d, i), w in word_index.items():
-        word_features[w] = torch.tensor(documents[d].features[i])
-        if documents[d].labels is not None:
-            word_labels_t[w] = documents[d].labels[i]
+    # word_index was filled in word order, so its items line up with word numbers
+    rows_in_order = [documents[d].features[i] for d, i in word_index]
+    word_features = torch.tensor(rows_in_order or [[0.0] * NUM_FEATURES], dtype=torch.float32)
+    word_labels_t = torch.tensor([documents[d].labels[i] if documents[d].labels is not None else 0
+                                  for d, i in word_index] or [0], dtype=torch.long)
     for r, (ids, owner, first) in enumerate(rows):
         n = len(ids)
         input_ids[r, :n] = torch.tensor(ids)
@@ -448,7 +447,7 @@ class TaggerDetector:
         mask = batch["first_piece"]
         owner = batch["token_word"][mask]
         words = batch["word_doc"].shape[0]
-        located = sorted(batch["word_index"].items(), key=lambda kv: kv[1])
+        located = batch["word_index"].items()  # in word order (see collate)
         result = {}
         for h in heads:
             probs = outputs[h].float().softmax(-1)
