@@ -606,10 +606,27 @@ def _worker_init(factory, threads: int) -> None:
     # Ctrl-C is the driver's to handle (it stops cleanly and resumes later); a worker dying of it
     # would look like a document crashing the model
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     _WORKER_REPAIRER = factory()
     torch = sys.modules.get("torch")  # only a model that already pulled in torch pays for this
     if torch is not None:
         torch.set_num_threads(threads)
+
+
+def _exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """A driver killed outright (kill -9, OOM) cannot stop its pool, and an idle worker would wait
+    on the task queue for ever: watch the parent and leave when it is gone."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _worker_repair(items: list[tuple[int, str]]) -> list[Outcome]:

@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 
 from . import __version__
 from .chunks import Block
+from .density import SpinDensity
 from .edits import Edit, RepairResult, apply_edits, check_edits
 
 FORCE_FLUSH_CHARS = 1_000_000
@@ -48,8 +49,12 @@ class FileReport:
         return RepairResult("", tuple(e.edit for e in self.edits), "", "").words_changed
 
     @property
+    def density(self) -> SpinDensity:
+        return SpinDensity.of(self.words, self.words_changed)
+
+    @property
     def spin_per_1000(self) -> float:
-        return 1000.0 * self.words_changed / self.words if self.words else 0.0
+        return self.density.per_1000
 
     def to_dict(self) -> dict:
         return {
@@ -58,6 +63,7 @@ class FileReport:
             "words": self.words,
             "words_changed": self.words_changed,
             "spin_per_1000": round(self.spin_per_1000, 2),
+            "verdict": self.density.verdict,
             "edits": [e.to_dict() for e in self.edits],
         }
 
@@ -427,7 +433,7 @@ def render_html(files: Sequence[FileReport], title: str = "spun-repair report") 
     summary = "\n".join(
         f"<tr><td><a href=\"#file{i}\">{html.escape(f.name)}</a></td><td class=\"num\">{len(f.edits)}</td>"
         f"<td class=\"num\">{f.words:,}</td><td class=\"num\">{f.words_changed}</td>"
-        f"<td class=\"num\">{f.spin_per_1000:.1f}</td><td class=\"sig\">{html.escape(f.signature)}</td></tr>"
+        f"<td class=\"num\">{f.spin_per_1000:.1f}</td><td>{html.escape(f.density.verdict)}</td><td class=\"sig\">{html.escape(f.signature)}</td></tr>"
         for i, f in enumerate(files)
     )
     sections = []
@@ -455,7 +461,7 @@ def render_html(files: Sequence[FileReport], title: str = "spun-repair report") 
 <p class="sub">spun-repair {html.escape(__version__)} · hover or focus a change for its score and alternatives</p>
 <table>
 <thead><tr><th>file</th><th class="num">edits</th><th class="num">words</th><th class="num">words changed</th>
-<th class="num">spin per 1000</th><th>signature</th></tr></thead>
+<th class="num">spin per 1000</th><th>verdict</th><th>signature</th></tr></thead>
 <tbody>
 {summary}
 </tbody>

@@ -63,8 +63,11 @@ def test_rewrite_handles_a_multiword_span_from_elsewhere(baseline):
     assert [e.replacement for e in edits] == ["long term"]
 
 
-def test_repairer_uses_the_lexicon_in_both_roles():
-    repairer = Repairer.from_pretrained(model_dir=MODELS)
+def test_repairer_uses_the_lexicon_in_both_roles(tmp_path):
+    # a models folder holding only the lexicon: it then fills both roles (the trained models,
+    # when present beside it, take precedence)
+    (tmp_path / "lexicon").symlink_to(MODELS / "lexicon", target_is_directory=True)
+    repairer = Repairer.from_pretrained(model_dir=tmp_path)
     assert repairer.detector is repairer.rewriter
     assert repairer.signature.startswith("detector:lexicon@")
     result = repairer.repair(SPUN + "\n\n" + CLEAN)

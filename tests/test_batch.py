@@ -317,11 +317,33 @@ def _acknowledged(out: Path) -> int:
         return 0
 
 
+def _no_process_mentions(marker: str, within: float) -> bool:
+    """True once no process's command line holds ``marker`` (Linux /proc; elsewhere assume so)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = []
+        for entry in proc.iterdir():
+            try:
+                if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                    alive.append(entry.name)
+            except OSError:
+                continue
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.mark.parametrize("layout, jobs, stop", [("text", "1", signal.SIGKILL), ("jsonl", "2", signal.SIGKILL),
                                                ("jsonl", "2", signal.SIGINT)])
 def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, layout, jobs, stop):
     """Killed (or Ctrl-C) at a random point, then rerun: byte for byte the uninterrupted result."""
-    models = toy_components.make_model_dir(tmp_path / "models", delay=0.01)
+    # slow enough that the run cannot finish between the poll below and the signal, even on a
+    # loaded machine (about 2 s a run with 2 jobs)
+    models = toy_components.make_model_dir(tmp_path / "models", delay=0.025)
     if layout == "text":
         src, total = make_text_corpus(tmp_path / "src", 150), 150
     else:
@@ -344,6 +366,7 @@ def test_kill_9_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, layout,
         assert code == 130 and ("interrupted" in err or "aborted" in err) and "Traceback" not in err, err
     done_before = _acknowledged(out)
     assert 0 < done_before < total
+    assert _no_process_mentions(str(out), within=10), "the killed run left worker processes behind"
     rerun = _cli([str(src), "-o", str(out)] + args, env)
     assert rerun.wait(120) == 0, rerun.stderr.read().decode()
     summary = json.loads((out / SUMMARY).read_text())

@@ -119,6 +119,7 @@ def test_json_report_has_every_field():
     assert entry["path"] == "a.txt" and entry["signature"] == "sig"
     assert entry["words"] == 13 and entry["words_changed"] == 2
     assert entry["spin_per_1000"] == round(1000 * 2 / 13, 2)
+    assert entry["verdict"] == "suspicious"  # 154 per 1,000, but two spun words are too few for "heavily spun"
     second = entry["edits"][1]
     assert (second["line"], second["column"], second["start"]) == (3, 7, TEXT.index("eatery"))
     assert second["alternatives"] == [{"text": "diner", "score": 0.4}]

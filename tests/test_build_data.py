@@ -1,0 +1,150 @@
+"""A tiny corpus build satisfies the data contract (scripts/build_data.py)."""
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+import build_data  # noqa: E402
+from repair.thesaurus import WORDNET_DIR  # noqa: E402
+
+# the spinner draws its dictionaries from Debian's WordNet (wordnet-base + wordnet-sense-index)
+pytestmark = pytest.mark.skipif(not (WORDNET_DIR / "index.sense").exists(),
+                                reason=f"WordNet not in {WORDNET_DIR}: apt-get install wordnet-base wordnet-sense-index")
+
+PARAGRAPHS = [
+    "The town council met on Tuesday evening to discuss the new budget. Several members argued that the "
+    "library needed more money, while others wanted to repair the roads before winter arrived.",
+    "After a long debate, the council agreed to delay the final vote until next month. The mayor said the "
+    "decision would give residents more time to share their opinions about the plan.",
+    "Farmers in the region have struggled with dry weather for three years. Many of them changed the crops "
+    "they grow, and some sold part of their land to pay for new equipment and better irrigation.",
+    "Scientists at the local university studied the soil and found that careful planning could reduce the "
+    "damage. They recommended planting trees along the fields to keep the ground from drying out.",
+    "The school opened a new building last autumn, and teachers quickly noticed that students were more "
+    "focused in the bright classrooms. Parents praised the change and asked for longer opening hours.",
+    "A small company near the river started making furniture from recycled wood. Its owner explained that "
+    "customers liked the idea because each table had a story and the prices remained reasonable.",
+]
+
+
+def make_sources(count: int) -> list[build_data.SourceDoc]:
+    docs = []
+    for n in range(count):
+        rotated = PARAGRAPHS[n % len(PARAGRAPHS):] + PARAGRAPHS[:n % len(PARAGRAPHS)]
+        docs.append(build_data.SourceDoc(f"toy/{n}", "news" if n % 2 else "essay", tuple(rotated * 2)))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    summary = build_data.build(out, seed=7, sources=make_sources(60), train_docs=60, eval_docs=12, log=lambda m: None)
+    return out, summary
+
+
+def read(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def test_files_and_contract(built):
+    out, summary = built
+    for split in ("train", "dev", "test", "heldout"):
+        records = read(out / f"{split}.jsonl.gz")
+        assert records, split
+        for record in records:
+            assert set(record) == {"id", "domain", "split", "profile", "original", "spun", "edits"}
+            assert record["split"] == split
+            assert record["profile"] in ("light", "heavy", "phrase", "clean")
+            words = len(record["original"].split())
+            assert 100 <= words <= 500, words
+            if record["profile"] == "clean":
+                assert record["spun"] == record["original"] and record["edits"] == []
+            rebuilt, cursor = [], 0
+            for edit in record["edits"]:
+                assert record["spun"][edit["spun_start"]:edit["spun_end"]] == edit["spun"]
+                assert record["original"][edit["orig_start"]:edit["orig_end"]] == edit["original"]
+                assert edit["kind"] in ("word", "phrase", "function")
+                rebuilt += [record["spun"][cursor:edit["spun_start"]], edit["original"]]
+                cursor = edit["spun_end"]
+            rebuilt.append(record["spun"][cursor:])
+            assert "".join(rebuilt) == record["original"]
+    train = read(out / "train.jsonl.gz")
+    assert {r["profile"] for r in train} == {"clean", "light", "heavy", "phrase"}
+    assert any(r["edits"] for r in train)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["sizes"]["train/all"]["documents"] == len(train)
+    for profile in ("light", "heavy", "phrase"):
+        assert 0 < stats["profiles"][profile]["share_words_changed"] < 0.8
+    assert not list(out.glob(".*part")), "temporary files left behind"
+
+
+def test_split_by_source_document(built):
+    out, _ = built
+    sources = {}
+    for split in ("train", "dev", "test"):
+        for record in read(out / f"{split}.jsonl.gz"):
+            source = record["id"].split("/", 1)[1].rsplit("#", 1)[0]
+            sources.setdefault(source, set()).add(split)
+    assert all(len(splits) == 1 for splits in sources.values())
+    test_sources = {s for s, splits in sources.items() if "test" in splits}
+    for record in read(out / "heldout.jsonl.gz"):
+        assert record["id"].split("/", 1)[1].rsplit("#", 1)[0] in test_sources
+
+
+def test_heldout_uses_only_heldout_originals(built):
+    from lemminflect import getAllLemmas
+
+    out, _ = built
+    heldout = build_data.heldout_originals(7)
+
+    def lemmas(edit):
+        word = edit["original"].lower().split()[-1]
+        return {word} | {lemma for options in getAllLemmas(word).values() for lemma in options}
+
+    held_edits = [e for r in read(out / "heldout.jsonl.gz") for e in r["edits"]]
+    assert held_edits
+    for edit in held_edits:
+        if edit["kind"] == "word":
+            assert lemmas(edit) & heldout, edit
+        else:
+            assert edit["original"].lower() in heldout, edit
+    for split in ("train", "dev", "test"):
+        for record in read(out / f"{split}.jsonl.gz"):
+            for edit in record["edits"]:
+                if edit["kind"] != "word":
+                    assert edit["original"].lower() not in heldout, edit
+                else:
+                    assert lemmas(edit) - heldout, edit
+
+
+def test_pairs_files_for_eval(built):
+    out, _ = built
+    for split in ("test", "heldout"):
+        lines = (out / f"{split}.pairs.jsonl").read_text(encoding="utf-8").splitlines()
+        records = read(out / f"{split}.jsonl.gz")
+        assert len(lines) == len(records)
+        for line, record in zip(lines, records):
+            pair = json.loads(line)
+            assert pair["spun"] == record["spun"] and pair["original"] == record["original"]
+
+
+def test_deterministic(built, tmp_path):
+    out, _ = built
+    again = tmp_path / "again"
+    build_data.build(again, seed=7, sources=make_sources(60), train_docs=60, eval_docs=12, log=lambda m: None)
+    for split in ("train", "heldout"):
+        assert read(again / f"{split}.jsonl.gz") == read(out / f"{split}.jsonl.gz")
+
+
+def test_prose_filter_rejects_code_and_headings():
+    assert build_data.is_prose(PARAGRAPHS[0])
+    assert not build_data.is_prose("Installation and Configuration")
+    assert not build_data.is_prose("Run the command apt-get install foo=1.2 and then edit /etc/foo/bar.conf with {x: 1}; "
+                                   "set $PATH accordingly; see foo.bar() for details on return values.")

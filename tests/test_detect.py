@@ -1,0 +1,241 @@
+"""The tagger detector: windows, labels, features, a tiny end-to-end training run, and (when
+models/detector is present) the shipped model on sentences it never saw."""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from repair.components import default_model_dir, load_component
+from repair.detect import WordScore, plan_windows, spans_from_scores, word_labels
+from repair.detect_features import FEATURE_NAMES, LexicalFeatures, _FrequencyOnlyLexicon, split_units
+from repair.detect_metrics import GoldDocument, figures, gold_from_record
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = default_model_dir() / "detector"
+
+# our own toy spinner: (original, substitute); the test builds spun documents with it
+SWAPS = [("help", "assist"), ("start", "commence"), ("show", "demonstrate"), ("buy", "purchase"),
+         ("big", "sizeable"), ("about", "approximately"), ("use", "utilise")]
+SENTENCES = [
+    "The team will help the city start a big project about water.",
+    "Families often buy food they never use.",
+    "Charts show how prices start to rise about once a year.",
+    "Volunteers help older people buy what they need.",
+    "We use a big map to show the route.",
+    "Nobody knew what the quiet man wanted.",
+]
+
+
+def spin(text: str) -> tuple[str, list[dict]]:
+    """Apply SWAPS to ``text``; return the spun text and data-contract edits."""
+    table = dict(SWAPS)
+    out, edits, position = [], [], 0
+    for m in re.finditer(r"\w+", text):
+        out.append(text[position:m.start()])
+        word = m.group()
+        start = sum(len(p) for p in out)
+        replacement = table.get(word, word)
+        out.append(replacement)
+        if replacement != word:
+            edits.append({"spun_start": start, "spun_end": start + len(replacement), "spun": replacement,
+                          "original": word, "orig_start": m.start(), "orig_end": m.end(), "kind": "word"})
+        position = m.end()
+    out.append(text[position:])
+    return "".join(out), edits
+
+
+def records(count: int) -> list[dict]:
+    docs = []
+    for i in range(count):
+        original = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(4))
+        if i % 3 == 2:
+            docs.append({"id": f"c{i}", "domain": "toy", "split": "train", "profile": "clean",
+                         "original": original, "spun": original, "edits": []})
+        else:
+            spun, edits = spin(original)
+            docs.append({"id": f"s{i}", "domain": "toy", "split": "train", "profile": "light",
+                         "original": original, "spun": spun, "edits": edits})
+    return docs
+
+
+def write_split(folder: Path, name: str, docs: list[dict]) -> None:
+    with gzip.open(folder / f"{name}.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for doc in docs:
+            handle.write(json.dumps(doc) + "\n")
+
+
+# ------------------------------------------------------------------ pure parts
+
+
+def test_spin_fixture_is_consistent():
+    spun, edits = spin(SENTENCES[0])
+    assert all(spun[e["spun_start"]:e["spun_end"]] == e["spun"] for e in edits)
+    assert [e["spun"] for e in edits] == ["assist", "commence", "sizeable", "approximately"]
+
+
+def test_units_and_bio_labels_cover_multiword_edits():
+    text = "Prices rose within the lengthy run, analysts said."
+    start = text.index("within the lengthy run")
+    edits = [{"spun_start": start, "spun_end": start + len("within the lengthy run")}]
+    units = split_units(text)
+    labels = word_labels(units, edits)
+    tagged = [(u.text, l) for u, l in zip(units.units, labels) if l]
+    assert tagged == [("within", 1), ("the", 2), ("lengthy", 2), ("run", 2)]
+    assert units.units[-1].text == "." and labels[-1] == 0
+
+
+def test_windows_cover_every_unit_without_truncation():
+    text = " ".join(f"Sentence number {i} talks about the weather today." for i in range(60))
+    units = split_units(text)
+    pieces = [(1,) * (len(u.text) // 4 + 1) for u in units.units]
+    windows = plan_windows(units, pieces, budget=40)
+    covered = set()
+    for a, b in windows:
+        assert sum(len(pieces[i]) for i in range(a, b)) <= 40
+        covered.update(range(a, b))
+    assert covered == set(range(len(units.units)))
+    assert len(windows) > 10
+    # windows start at sentence starts, so the encoder never reads half a sentence at a cut
+    for a, _ in windows:
+        assert a == 0 or units.units[a].sentence != units.units[a - 1].sentence
+
+
+def test_sentence_longer_than_a_window_is_cut_not_dropped():
+    text = "word " * 300 + "end."
+    units = split_units(text)
+    pieces = [(1,)] * len(units.units)
+    windows = plan_windows(units, pieces, budget=50)
+    assert windows[0][0] == 0 and windows[-1][1] == len(units.units)
+    assert all(b - a <= 50 for a, b in windows)
+
+
+def test_spans_join_adjacent_flags_and_split_at_new_spans():
+    text = "in the lengthy run, firm said"
+    ws = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+    spins = [0.2, 0.9, 0.9, 0.9, 0.8, 0.1]
+    begins = [1.0, 1.0, 0.1, 0.1, 0.9, 1.0]
+    scores = [WordScore(a, b, s, g) for (a, b), s, g in zip(ws, spins, begins)]
+    spans = spans_from_scores(text, scores, 0.5)
+    assert [s.text for s in spans] == ["the lengthy run", "firm"]  # the comma ends the first span
+
+
+def test_document_features_see_absent_originals_and_recurrence():
+    class ToyLexicon(_FrequencyOnlyLexicon):
+        def originals_for(self, word):
+            return [orig for orig, sub in SWAPS if sub == word]
+
+    features = LexicalFeatures(ToyLexicon())
+    spun, _ = spin(SENTENCES[0] + " " + SENTENCES[3])
+    doc = split_units(spun)
+    rows = features.compute(doc)
+    named = {u.text: dict(zip(FEATURE_NAMES, r)) for u, r in zip(doc.units, rows) if u.is_word}
+    assert named["assist"]["has_originals"] == 1.0 and named["assist"]["zipf_gain"] > 0
+    assert named["assist"]["originals_absent"] == 1.0
+    assert named["assist"]["recurrence"] > named["city"]["recurrence"]
+    assert named["city"]["has_originals"] == 0.0
+    assert named["city"]["doc_prior_rate"] > 0  # document-level: shared by every word
+
+
+def test_figures_count_exact_spans_and_clean_damage():
+    spun, edits = spin(SENTENCES[1])
+    gold = gold_from_record({"spun": spun, "edits": edits, "profile": "light"})
+    clean = GoldDocument(SENTENCES[5], (), True, "toy")
+    from repair.edits import Span
+
+    right = [Span(a, b, spun[a:b], 1.0) for a, b in gold.spans]
+    result = figures([gold, clean], [right, [Span(0, 6, "Nobody", 0.9)]])
+    assert result.span_precision == 2 / 3 and result.span_recall == 1.0
+    assert result.clean_flags_per_1000 == pytest.approx(1000 / 7)
+
+
+# ------------------------------------------------------------------ tiny end-to-end training run
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_training_run_saves_and_reloads(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_split(data, "train", records(12))
+    write_split(data, "dev", records(6))
+    out, runs = tmp_path / "detector", tmp_path / "runs"
+    trainer = load_script("train_detector")
+    argv = ["--data", str(data), "--out", str(out), "--runs", str(runs), "--lexicon", str(tmp_path / "none"),
+            "--batch-tokens", "200", "--dev-docs", "6", "--threads", "1"]
+    assert trainer.main(argv + ["--max-steps", "3"]) == 0
+    config = json.loads((out / "component.json").read_text())
+    assert config["type"] == "tagger-detector" and 0 < config["threshold"] <= 1
+    weights = out / "model.safetensors"
+    assert weights.stat().st_size < 30_000_000
+    from safetensors.torch import load_file
+
+    state = load_file(str(weights))
+    assert all(not k.startswith(("probe_", "encoder.embeddings", "encoder.encoder.layer.0.")) for k in state)
+    assert {v.dtype for v in state.values()} == {__import__("torch").float16}
+
+    # resuming continues from the checkpoint instead of starting over
+    assert trainer.main(argv + ["--max-steps", "4"]) == 0
+    assert json.loads((runs / "report.json").read_text())["steps"] == 4
+
+    detector = load_component(out)
+    assert type(detector).__name__ == "TaggerDetector"
+    spun, _ = spin(SENTENCES[0])
+    spans = detector.detect(spun, 0.0)
+    assert spans and all(spun[s.start:s.end] == s.text for s in spans)
+    assert detector.detect("   ", 0.5) == []
+
+
+# ------------------------------------------------------------------ the shipped model
+
+needs_model = pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), reason="models/detector not trained yet")
+
+# our own sentences, each with one substitution a spinner would make; none is in the corpus
+UNSEEN_SPUN = [
+    ("The committee will commence its review of the budget next week.", "commence"),
+    ("Residents were asked to utilise less water during the drought.", "utilise"),
+    ("The new bridge has reduced journey times for approximately ten thousand commuters.", "approximately"),
+    ("Doctors say regular exercise can assist older patients recover faster.", "assist"),
+]
+CLEAN_PARAGRAPH = (
+    "The city council met on Tuesday to discuss the new budget. Members agreed to spend more on "
+    "schools and roads next year, and the mayor said the plan would help families across the city. "
+    "Local businesses welcomed the decision, although some residents worried about higher taxes."
+)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_component(SHIPPED)
+
+
+@needs_model
+def test_shipped_model_is_small_and_offline():
+    total = sum(p.stat().st_size for p in SHIPPED.iterdir() if p.is_file())
+    assert total < 30_000_000
+    assert "threshold" in json.loads((SHIPPED / "component.json").read_text())
+
+
+@needs_model
+@pytest.mark.xfail(strict=True, reason="known weakness of the shipped model (see models/detector/README.md): "
+                   "a single fluent formal substitute in one sentence is not flagged at the calibrated threshold")
+@pytest.mark.parametrize("sentence,spun_word", UNSEEN_SPUN)
+def test_shipped_model_flags_the_obvious_spun_word(shipped, sentence, spun_word):
+    threshold = json.loads((SHIPPED / "component.json").read_text())["threshold"]
+    flagged = [s.text for s in shipped.detect(sentence, threshold)]
+    assert any(spun_word in text for text in flagged), flagged
+
+
+@needs_model
+def test_shipped_model_leaves_clean_paragraph_alone(shipped):
+    threshold = json.loads((SHIPPED / "component.json").read_text())["threshold"]
+    assert shipped.detect(CLEAN_PARAGRAPH, threshold) == []
