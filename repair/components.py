@@ -77,6 +77,21 @@ def _load(folder: Path, **options):
     return cls.from_pretrained(folder, **options)
 
 
+def save_component(folder: os.PathLike | str, weights_file: str, state: dict, config: dict) -> Path:
+    """Write a model folder: its tensors (safetensors) and ``component.json``, each completely or not at all."""
+    from safetensors.torch import save_file
+
+    from .textio import write_text_atomic
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / (weights_file + ".tmp")
+    save_file(state, str(temporary), metadata={"format": "pt"})
+    os.replace(temporary, folder / weights_file)
+    write_text_atomic(folder / COMPONENT_FILE, json.dumps(config, indent=2) + "\n")
+    return folder
+
+
 def folder_fingerprint(folder: os.PathLike | str) -> str:
     """A short hash of every file in a model folder, for result signatures."""
     digest = hashlib.sha256()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .components import ComponentError, default_model_dir
+from .components import ComponentError, default_model_dir, save_component
 from .detect_features import (
     FEATURE_NAMES,
     NUM_FEATURES,
@@ -323,7 +323,6 @@ class TaggerDetector:
     @classmethod
     def from_pretrained(cls, folder: os.PathLike | str, device: str = "cpu", quantize: bool | None = None,
                         threads: int | None = None, lexicon_folder: os.PathLike | str | None = None) -> "TaggerDetector":
-        import torch
         from safetensors.torch import load_file
 
         folder = Path(folder)
@@ -354,21 +353,11 @@ class TaggerDetector:
 
     def save_pretrained(self, folder: os.PathLike | str, **config_updates) -> Path:
         """Write component.json + fp16 safetensors of the trained parts only (never the base)."""
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         self.config.update(config_updates)
         prefixes = shipped_prefixes(self.config)
         state = {k: v.detach().to("cpu").half().contiguous() for k, v in self.network.state_dict().items()
                  if k.startswith(prefixes)}
-        temporary = folder / (WEIGHTS_FILE + ".tmp")
-        save_file(state, str(temporary), metadata={"format": "pt"})
-        os.replace(temporary, folder / WEIGHTS_FILE)
-        config_text = json.dumps(self.config, indent=2) + "\n"
-        (folder / "component.json.tmp").write_text(config_text, encoding="utf-8")
-        os.replace(folder / "component.json.tmp", folder / "component.json")
-        return folder
+        return save_component(folder, WEIGHTS_FILE, state, self.config)
 
     # ---- inference
 

@@ -22,11 +22,11 @@ import json
 import math
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .components import COMPONENT_FILE
+from .components import COMPONENT_FILE, save_component
 from .encoder import WordPieces, base_config, base_weights, encoder_class
 from .edits import WORD, Alternative, Edit, Span, match_case
 
@@ -417,7 +417,6 @@ def _modules():
         def decode(self, span_vecs, owners, windows, tokens, lengths, kvs, memory_bias):
             """Hidden states for rows ``[span] + tokens`` (``owners``: span of each row; ``windows``: its window)."""
             dev = span_vecs.device
-            b = len(owners)
             first = self.span_proj(span_vecs.index_select(0, owners))[:, None]
             if tokens.shape[1]:
                 x = torch.cat([first, self.encoder.word(tokens)], dim=1)
@@ -700,8 +699,6 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
                      spuns: Sequence[str] = ()):
     """Per span: (keep log-prob, {candidate text: log-prob}): the beam's own proposals, then
     forced decoding of ``candidates`` and of the top proposals inflected like the spun text."""
-    import torch
-
     n_spans = len(candidates)
     hidden, _ = run_decoder(net, enc, range(n_spans), [[] for _ in range(n_spans)])
     first = net.log_probs(hidden[:, 0])  # (spans, classes): shared by every candidate of a span
@@ -766,7 +763,6 @@ class Seq2SeqRewriter:
 
     @classmethod
     def from_pretrained(cls, folder, lexicon_folder=None, **decide_overrides) -> "Seq2SeqRewriter":
-        import torch
         from safetensors.torch import load_file
 
         folder = Path(folder)
@@ -794,15 +790,9 @@ class Seq2SeqRewriter:
 
     def save_pretrained(self, folder, extra: dict | None = None) -> Path:
         import torch
-        from safetensors.torch import save_file
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().to(torch.float16).contiguous() for k, v in self.net.trained_state().items()}
         state["shortlist"] = torch.tensor(self.codec.shortlist, dtype=torch.int32)
-        tmp = folder / (WEIGHTS_FILE + ".tmp")
-        save_file(state, str(tmp))
-        tmp.replace(folder / WEIGHTS_FILE)
         meta = {
             "type": "seq2seq-rewriter",
             "name": self.name,
@@ -812,10 +802,7 @@ class Seq2SeqRewriter:
             "decide": asdict(self.decide),
         }
         meta.update(extra or {})
-        tmp = folder / (COMPONENT_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(folder / COMPONENT_FILE)
-        return folder
+        return save_component(folder, WEIGHTS_FILE, state, meta)
 
     # ---- scoring
 

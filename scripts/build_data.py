@@ -24,7 +24,6 @@ import math
 import os
 import random
 import re
-import shutil
 import sys
 import time
 from collections import Counter, defaultdict
@@ -35,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from repair import spinner as spin_module  # noqa: E402
 from repair import thesaurus  # noqa: E402
-from repair.spinner import PROFILES, FUNCTION_WORDS, Spinner, paraphrase_table  # noqa: E402
+from repair.spinner import PROFILES, Spinner, paraphrase_table  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
 SPLIT_SHARES = (0.8, 0.1, 0.1)

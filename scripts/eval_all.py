@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from repair.components import ComponentError  # noqa: E402
+from repair.textio import write_text_atomic  # noqa: E402
 from repair.evaluate import (  # noqa: E402
     PairsError,
     build_systems,
@@ -53,12 +53,6 @@ def find_sets(data_dirs: list[Path]) -> dict[str, Path]:
     if gold:
         found[REAL_SET] = gold
     return found
-
-
-def write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                  "(see `repair/evaluate.py`); made by `python scripts/eval_all.py`.", ""]
 
     args.out.mkdir(parents=True, exist_ok=True)
-    write_atomically(args.out / "quality.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    write_atomically(args.out / "quality.md", "\n".join(markdown))
+    write_text_atomic(args.out / "quality.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    write_text_atomic(args.out / "quality.md", "\n".join(markdown))
     print(f"wrote {args.out / 'quality.json'} and {args.out / 'quality.md'}")
     return 0
 

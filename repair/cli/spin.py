@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-
 import click
+
+from ..textio import write_text_atomic
 
 PROFILE_NAMES = ("light", "heavy", "phrase")
 
@@ -22,14 +21,10 @@ def _read(source: str) -> str:
 
 
 def _write_atomically(path: str, content: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
     try:
-        handle, temp = tempfile.mkstemp(dir=folder, prefix=".spin-", suffix=".part")
+        write_text_atomic(path, content)
     except OSError as error:
         raise click.UsageError(f"cannot write {path}: {error.strerror}")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(content)
-    os.replace(temp, path)
 
 
 @click.command("spin")
