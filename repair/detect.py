@@ -39,6 +39,7 @@ LABELS = ("O", "B", "I")
 DOC_FEATURE_NAMES = ("doc_mean_spin", "same_word_spin", "doc_flagged_share")
 # lexical features that look beyond the word itself; left out of the "local" ablation probe
 DOCUMENT_LEXICAL_FEATURES = ("originals_absent", "recurrence", "doc_prior_rate", "doc_absent_rate")
+INSIDE_SUPPORT = 0.5  # see spans_from_scores: how spun a word must look to be a span's missing beginning
 MAX_PIECES_PER_WORD = 12  # a 60-letter "word" still gets a prediction from its first pieces
 
 DEFAULT_CONFIG = {
@@ -432,28 +433,45 @@ class TaggerDetector:
         return self.detect_many([text], threshold)[0]
 
 
-def spans_from_scores(text: str, scores: Sequence[WordScore], threshold: float, source: str = "tagger") -> list[Span]:
+def spans_from_scores(text: str, scores: Sequence[WordScore], threshold: float, source: str = "tagger",
+                      inside_support: float = INSIDE_SUPPORT) -> list[Span]:
     """Join flagged words into spans: a word continues the previous span when it directly
-    follows it (only spaces between) and the tagger does not say a new span begins."""
-    spans: list[Span] = []
-    current: list[WordScore] = []
+    follows it (only spaces between) and the tagger does not say a new span begins.
 
-    def close():
-        if current:
-            a, b = current[0].start, current[-1].end
-            score = sum(w.spin for w in current) / len(current)
-            spans.append(Span(a, b, text[a:b], round(score, 4), source))
-            current.clear()
-
-    for word in scores:
+    A span whose first word the tagger tags *inside* (I, not B) is missing its beginning: the
+    adjacent words before it join it back to the nearest B-tagged one, provided each has a spin
+    of at least ``inside_support`` x threshold. Otherwise "prior to" (spun "before") would be
+    cut to "to" and rewritten alone, leaving "prior before".
+    """
+    groups: list[list[int]] = []
+    for i, word in enumerate(scores):
         if word.spin < threshold:
-            close()
             continue
-        if current and (text[current[-1].end:word.start].strip() or word.begins > 0.5):
-            close()
-        current.append(word)
-    close()
+        if groups and groups[-1][-1] == i - 1 and _adjacent(text, scores[i - 1], word) and word.begins <= 0.5:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    taken = {i for group in groups for i in group}
+    for group in groups:
+        first = group[0]
+        while scores[first].begins <= 0.5 and first > 0:
+            before = first - 1
+            if (before in taken or scores[before].spin < inside_support * threshold
+                    or not _adjacent(text, scores[before], scores[first])):
+                break
+            group.insert(0, before)
+            taken.add(before)
+            first = before
+    spans = []
+    for group in groups:
+        a, b = scores[group[0]].start, scores[group[-1]].end
+        score = sum(scores[i].spin for i in group) / len(group)
+        spans.append(Span(a, b, text[a:b], round(score, 4), source))
     return spans
+
+
+def _adjacent(text: str, left: WordScore, right: WordScore) -> bool:
+    return not text[left.end:right.start].strip()
 
 
 def _find_lexicon(folder: Path, config: dict, explicit) -> Path | None:

@@ -124,6 +124,19 @@ def test_spans_join_adjacent_flags_and_split_at_new_spans():
     assert [s.text for s in spans] == ["the lengthy run", "firm"]  # the comma ends the first span
 
 
+def test_an_inside_tagged_span_takes_back_its_beginning():
+    text = "Prior to the vote, the summed up moves"
+    ws = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+    spins = [0.42, 0.84, 0.0, 0.1, 0.0, 0.05, 0.7, 0.7]
+    begins = [1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.02, 0.99]
+    scores = [WordScore(a, b, s, g) for (a, b), s, g in zip(ws, spins, begins)]
+    spans = spans_from_scores(text, scores, 0.65)
+    # "Prior" is below the threshold but the tagger says "to" continues a span that it begins;
+    # "summed" looks clean, so "up" stays alone rather than dragging a clean word in
+    assert [s.text for s in spans] == ["Prior to", "up", "moves"]
+    assert spans[0].score == round((0.42 + 0.84) / 2, 4)
+
+
 def test_document_features_see_absent_originals_and_recurrence():
     class ToyLexicon(_FrequencyOnlyLexicon):
         def originals_for(self, word):
