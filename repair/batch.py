@@ -4,9 +4,11 @@ The job is a pipeline of four small stages:
 
 1. *Reading* turns SRC (a folder of text files, a JSONL file, or a folder of JSONL/Parquet
    shards) into an ordered stream of ``Document``s. Order is fixed (sorted paths, line order)
-   so that every run, every engine and every number of workers writes the same bytes.
+   so that every run, every engine and every number of workers writes the same bytes. Each
+   document carries its markup (``repair.markup``), so only its prose is repaired.
 2. An *engine* (in-process, a process pool, or Ray Data) turns documents into ``Outcome``s.
-   Workers load the models once and receive batches of texts; only edits come back.
+   Workers load the models once (ignore list included) and receive batches of texts; only
+   edits come back.
 3. The ``Writer`` puts outcomes into DST in input order: mirrored outputs, ``edits.jsonl``,
    ``rejects.jsonl``; then, once those bytes are on disk, one manifest line per document.
 4. ``summarize`` rebuilds ``summary.json`` from ``edits.jsonl``, so it covers every document
@@ -22,6 +24,7 @@ The library never imports the CLI; torch, rich, pyarrow and ray are imported onl
 from __future__ import annotations
 
 import bisect
+import copy
 import fnmatch
 import hashlib
 import json
@@ -36,7 +39,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from .density import VERDICTS, SpinDensity
 from .edits import Edit, apply_edits, count_words
+from .markup import MARKUP_CHOICES, protected_ranges, resolve_markup
 
 MODES = ("repair", "flag", "filter")
 ENGINES = ("local", "ray")
@@ -73,6 +78,7 @@ class Document:
     error: str | None = None
     raw: bytes | None = None  # the record as read (a JSONL line, a text file's bytes)
     record: dict | None = None  # JSONL/Parquet record around the text
+    markup: str = "plain"  # how to find its prose (repair.markup), resolved per document
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,11 @@ class Outcome:
     def spin_score(self) -> float:
         """Share of the document's words the repairer changed."""
         return self.words_changed / self.words if self.words else 0.0
+
+    @property
+    def density(self) -> SpinDensity:
+        """Spun words per 1,000 and the verdict band, exactly as ``check`` and ``fix`` report them."""
+        return SpinDensity.of(self.words, self.words_changed)
 
 
 @dataclass(frozen=True)
@@ -112,10 +123,19 @@ class BatchConfig:
     jobs: int = 1
     batch_size: int = DEFAULT_BATCH_SIZE
     engine: str = "local"
+    # auto: text files by suffix (repair.markup.SUFFIX_MARKUP); JSONL/Parquet records have no suffix: plain
+    markup: str = "auto"
+    # words and phrases never flagged, merged with any the factory's Repairer already ignores
+    ignore_words: tuple[str, ...] = ()
 
     def identity(self) -> dict:
-        """Settings that change the output; a resumed job must use the same ones."""
-        return {k: v for k, v in asdict(self).items() if k not in ("jobs", "batch_size", "engine")}
+        """Settings that change the output; a resumed job must use the same ones.
+
+        ``ignore_words`` is left out: the Repairer's signature (also in the job header) carries the
+        list's fingerprint, which does not change when a long list is merely reordered.
+        """
+        return {k: v for k, v in asdict(self).items()
+                if k not in ("jobs", "batch_size", "engine", "ignore_words")}
 
 
 @dataclass(frozen=True)
@@ -160,16 +180,60 @@ class RepairerSpec:
         return Repairer.from_pretrained(self.model_dir, self.threshold, self.detector, self.rewriter)
 
 
-def repair_one(repairer, n: int, text: str) -> Outcome:
+def ignore_entries(words: Iterable[str]) -> tuple[str, ...]:
+    """``words`` merged with the shipped default list, checked: what ``IgnoringFactory`` applies."""
+    from .ignore import IgnoreFileError, IgnoreRules
+
+    if isinstance(words, str):  # one string would be read as a list of its letters
+        raise BatchError("ignore_words must be a list of words and phrases, not one string")
     try:
-        result = repairer.repair(text)
+        return IgnoreRules.from_sources(words=words).entries
+    except IgnoreFileError as error:
+        raise BatchError(f"ignore-words: {error}") from None
+
+
+def with_ignore_words(repairer, words: Sequence[str]):
+    """A shallow copy of ``repairer`` that also ignores ``words`` (the caller's object is left as it was)."""
+    from .ignore import IgnoreRules
+
+    if not words:
+        return repairer
+    current = getattr(repairer, "ignore", None)
+    merged = IgnoreRules.from_sources(words=tuple(current.entries if current else ()) + tuple(words))
+    repairer = copy.copy(repairer)
+    repairer.ignore = merged or None
+    return repairer
+
+
+@dataclass(frozen=True)
+class IgnoringFactory:
+    """``factory`` whose Repairers also ignore ``words``: picklable, so every worker and Ray actor
+    builds the same rules (from the words, not the files, which a cluster node may not have)."""
+
+    factory: Callable
+    words: tuple[str, ...]
+
+    def __call__(self):
+        return with_ignore_words(self.factory(), self.words)
+
+
+def document_markup(unit: Unit, choice: str) -> str:
+    """The markup of a document of ``unit``: a text file's suffix decides ``auto``; records have none."""
+    return resolve_markup(choice, unit.relative if unit.kind == "text" else None)
+
+
+def repair_one(repairer, n: int, text: str, markup: str = "plain") -> Outcome:
+    try:
+        # only prose is repaired: code, URLs, tags, math and "repair: off" regions come out as written
+        result = repairer.repair(text, protected_ranges(text, markup))
         return Outcome(n, tuple(result.edits), count_words(text), result.words_changed)
     except Exception as error:  # one bad document must not stop the corpus
         return Outcome(n, error=f"repair failed: {type(error).__name__}: {error}")
 
 
-def repair_many(repairer, items: Sequence[tuple[int, str]]) -> list[Outcome]:
-    return [repair_one(repairer, n, text) for n, text in items]
+def repair_many(repairer, items: Sequence[tuple[int, str, str]]) -> list[Outcome]:
+    """Outcomes of ``(n, text, markup)`` items."""
+    return [repair_one(repairer, n, text, markup) for n, text, markup in items]
 
 
 # ---------------------------------------------------------------- reading SRC
@@ -226,8 +290,9 @@ def _record_id(record: dict, id_field: str, fallback: str) -> str:
 
 def read_unit(unit: Unit, index: int, first_n: int, config: BatchConfig) -> Iterator[Document]:
     reader = UNIT_READERS[unit.kind]
+    markup = document_markup(unit, config.markup)
     for offset, (doc_id, text, error, raw, record) in enumerate(reader(unit, config)):
-        yield Document(first_n + offset, doc_id, index, text, error, raw, record)
+        yield Document(first_n + offset, doc_id, index, text, error, raw, record, markup)
 
 
 def _read_text_unit(unit: Unit, config: BatchConfig):
@@ -451,17 +516,23 @@ class Writer:
         if outcome.error:
             entry["error"] = outcome.error
             return entry
+        density = outcome.density
         entry.update(
+            markup=doc.markup,
             words=outcome.words,
             words_changed=outcome.words_changed,
             spin_score=round(outcome.spin_score, 6),
+            spin_per_1000=round(density.per_1000, 2),
+            verdict=density.verdict,
             edits=[e.to_dict() for e in outcome.edits],
             signature=self.signature,
         )
         return entry
 
     def _reject_entry(self, doc: Document, outcome: Outcome, unit: Unit) -> dict:
-        entry = {"id": doc.id, "source": unit.relative, "spin_score": round(outcome.spin_score, 6)}
+        density = outcome.density
+        entry = {"id": doc.id, "source": unit.relative, "spin_score": round(outcome.spin_score, 6),
+                 "spin_per_1000": round(density.per_1000, 2), "verdict": density.verdict}
         if doc.record is not None:
             entry["record"] = doc.record
         else:
@@ -629,7 +700,7 @@ def _exit_with_parent(poll_seconds: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _worker_repair(items: list[tuple[int, str]]) -> list[Outcome]:
+def _worker_repair(items: list[tuple[int, str, str]]) -> list[Outcome]:
     return repair_many(_WORKER_REPAIRER, items)
 
 
@@ -652,7 +723,7 @@ def run_inline(documents: Iterable[Document], factory, batch_size: int) -> Itera
     """One process, no pickling: the right engine for one core, tests and debugging."""
     repairer = factory()
     for batch in _batches(documents, batch_size):
-        yield from _pair(batch, repair_many(repairer, [(d.n, d.text) for d in batch if d.text is not None]))
+        yield from _pair(batch, repair_many(repairer, _work(batch)))
 
 
 def _pair(batch: list[Document], outcomes: list[Outcome]) -> Iterator[tuple[Document, Outcome]]:
@@ -698,8 +769,8 @@ def run_pool(documents: Iterable[Document], factory, jobs: int, batch_size: int)
     executor.shutdown()
 
 
-def _work(batch: list[Document]) -> list[tuple[int, str]]:
-    return [(d.n, d.text) for d in batch if d.text is not None]
+def _work(batch: list[Document]) -> list[tuple[int, str, str]]:
+    return [(d.n, d.text, d.markup) for d in batch if d.text is not None]
 
 
 def _isolate(new_pool: Callable, batch: list[Document]) -> list[Outcome]:
@@ -710,7 +781,7 @@ def _isolate(new_pool: Callable, batch: list[Document]) -> list[Outcome]:
             if doc.text is None:
                 continue
             try:
-                outcomes += executor.submit(_worker_repair, [(doc.n, doc.text)]).result()
+                outcomes += executor.submit(_worker_repair, _work([doc])).result()
             except BrokenProcessPool:
                 outcomes.append(Outcome(doc.n, error="the worker process died on this document"))
                 executor.shutdown(cancel_futures=True)
@@ -727,7 +798,8 @@ class RayRepairActor:
         self.repairer = factory()
 
     def __call__(self, batch: dict) -> dict:
-        items = list(zip((int(n) for n in batch["n"]), (str(t) for t in batch["text"])))
+        items = list(zip((int(n) for n in batch["n"]), (str(t) for t in batch["text"]),
+                         (str(m) for m in batch["markup"])))
         outcomes = repair_many(self.repairer, items)
         return {"n": [o.n for o in outcomes], "outcome": [json.dumps(_outcome_to_dict(o)) for o in outcomes]}
 
@@ -769,7 +841,7 @@ def run_ray(documents: Iterable[Document], factory, jobs: int, batch_size: int) 
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
     documents = list(documents)
-    work = [{"n": d.n, "text": d.text} for d in documents if d.text is not None]
+    work = [{"n": n, "text": text, "markup": markup} for n, text, markup in _work(documents)]
     results: dict[int, Outcome] = {}
     if work:
         dataset = ray.data.from_items(work, override_num_blocks=max(1, -(-len(work) // batch_size)))
@@ -818,13 +890,19 @@ def run_batch(
 
     ``factory`` builds a Repairer (default: ``RepairerSpec()``, the shipped models); with
     ``jobs > 1`` or the Ray engine it must be picklable, since every worker calls it once.
+    ``config.ignore_words`` are added to whatever that Repairer already ignores.
     """
     if config.mode not in MODES:
         raise BatchError(f"unknown mode {config.mode!r}; choose from {', '.join(MODES)}")
     if config.engine not in ENGINES:
         raise BatchError(f"unknown engine {config.engine!r}; choose from {', '.join(ENGINES)}")
+    if config.markup not in MARKUP_CHOICES:
+        raise BatchError(f"unknown markup {config.markup!r}; choose from {', '.join(MARKUP_CHOICES)}")
     src, dst = Path(src), Path(dst)
     factory = factory or RepairerSpec()
+    words = ignore_entries(config.ignore_words)
+    if words:
+        factory = IgnoringFactory(factory, words)
     units = list_units(src, config.include)
     if src.is_dir() and dst.resolve().is_relative_to(src.resolve()):
         raise BatchError(f"output folder {dst} lies inside the input folder {src}")
@@ -903,6 +981,7 @@ def summarize(dst: Path, config: BatchConfig, signature: str) -> dict:
     """Whole-job totals from ``edits.jsonl`` (the per-document record of every run)."""
     labels = [_bin_label(i) for i in range(len(SPIN_BINS))]
     histogram = dict.fromkeys(labels, 0)
+    verdicts = dict.fromkeys(VERDICTS[::-1], 0)  # clean first
     counts = {"ok": 0, "failed": 0, "rejected": 0, "flagged": 0}
     words = changed = edits = 0
     failures = []
@@ -917,6 +996,7 @@ def summarize(dst: Path, config: BatchConfig, signature: str) -> dict:
             changed += entry["words_changed"]
             edits += len(entry["edits"])
             histogram[labels[_bin_index(entry["spin_score"])]] += 1
+            verdicts[SpinDensity.of(entry["words"], entry["words_changed"]).verdict] += 1
     documents = sum(counts.values())
     return {
         "mode": config.mode,
@@ -924,6 +1004,8 @@ def summarize(dst: Path, config: BatchConfig, signature: str) -> dict:
         "documents": documents,
         "words": words,
         "words_changed": changed,
+        "spin_per_1000": round(SpinDensity.of(words, changed).per_1000, 2),  # the corpus as one text
+        "verdicts": verdicts,  # documents per verdict band; failed documents have none
         "edits": edits,
         "spin_score": {"max_spin": config.max_spin, "flagged": counts["flagged"], "rejected": counts["rejected"],
                        "histogram": histogram},
@@ -1007,14 +1089,16 @@ class BatchRepairer:
     and ship it to ``num_proc`` workers cheaply.
     """
 
-    def __init__(self, factory: Callable, text_field: str = "text", prefix: str = ""):
+    def __init__(self, factory: Callable, text_field: str = "text", prefix: str = "", markup: str = "plain"):
         self.factory = factory
         self.text_field = text_field
         self.prefix = prefix
+        self.markup = markup
         self._repairer = None
 
     def __getstate__(self):
-        return {"factory": self.factory, "text_field": self.text_field, "prefix": self.prefix, "_repairer": None}
+        return {"factory": self.factory, "text_field": self.text_field, "prefix": self.prefix,
+                "markup": self.markup, "_repairer": None}
 
     @property
     def repairer(self):
@@ -1027,7 +1111,8 @@ class BatchRepairer:
             raise KeyError(f"batch has no {self.text_field!r} column (columns: {', '.join(batch)})")
         repaired, scores, edits = [], [], []
         for n, text in enumerate(batch[self.text_field]):
-            outcome = repair_one(self.repairer, n, text) if isinstance(text, str) else Outcome(n, error="not text")
+            outcome = repair_one(self.repairer, n, text, self.markup) if isinstance(text, str) \
+                else Outcome(n, error="not text")
             if outcome.error:
                 repaired.append(text)
                 scores.append(None)
@@ -1047,16 +1132,24 @@ def batch_repairer(
     repairer=None,
     factory: Callable | None = None,
     prefix: str = "",
+    ignore_words: Iterable[str] = (),
+    markup: str = "plain",
 ) -> BatchRepairer:
     """A batched map function for Hugging Face ``datasets`` (or any dict of lists).
 
     Returns columns ``repaired``, ``spin_score`` (share of words changed; None when the row's
     text is missing or failed) and ``edits`` (JSON list of edits), each prefixed by ``prefix``.
     Pass a loaded ``repairer`` to reuse one, or a picklable ``factory`` for multiprocess maps.
+    ``ignore_words`` (words and phrases, as in ``[tool.repair] ignore-words``) are never flagged;
+    ``markup`` (plain, markdown, latex, html; a row has no file suffix, so auto means plain) says
+    which parts of each text are prose.
     """
+    markup = resolve_markup(markup)  # MarkupError (a ValueError) names the choices
+    words = ignore_entries(ignore_words)
     if repairer is not None:
-        function = BatchRepairer(lambda: repairer, text_field, prefix)
+        repairer = with_ignore_words(repairer, words)  # a copy: the caller's repairer is left as it was
+        function = BatchRepairer(lambda: repairer, text_field, prefix, markup)
         function._repairer = repairer
         return function
-    return BatchRepairer(factory or RepairerSpec(str(model_dir) if model_dir else None, threshold),
-                         text_field, prefix)
+    factory = factory or RepairerSpec(str(model_dir) if model_dir else None, threshold)
+    return BatchRepairer(IgnoringFactory(factory, words) if words else factory, text_field, prefix, markup)

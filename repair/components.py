@@ -92,6 +92,20 @@ def save_component(folder: os.PathLike | str, weights_file: str, state: dict, co
     return folder
 
 
+def save_component_config(folder: os.PathLike | str, updates: dict) -> Path:
+    """Merge ``updates`` into a model folder's ``component.json`` (atomically; a None value removes the key)."""
+    from .textio import write_text_atomic
+
+    config = read_component_config(Path(folder))
+    for key, value in updates.items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    write_text_atomic(Path(folder) / COMPONENT_FILE, json.dumps(config, indent=2) + "\n")
+    return Path(folder)
+
+
 def folder_fingerprint(folder: os.PathLike | str) -> str:
     """A short hash of every file in a model folder, for result signatures."""
     digest = hashlib.sha256()

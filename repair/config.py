@@ -83,6 +83,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "language-check": _boolean,
     "markup": _choice("auto", "plain", "markdown", "latex", "html"),
     "ignore-words": _strings,
+    "rerank": _choice("none", "lm"),
 }
 
 

@@ -289,6 +289,39 @@ def freeze_base(network, config: dict) -> None:
 
 
 @dataclass(frozen=True)
+class DocumentGate:
+    """A document the tagger finds heavily spun as a whole gets a lower word threshold.
+
+    A spinner rewrites a whole text with one dictionary, so in a text where many words score
+    high, a middling word is far more likely spun than the same score in clean text; a clean
+    document's scores stay low throughout and it keeps the ordinary threshold. The document's
+    spin is its mean word spin shrunk toward ``prior_spin`` by ``prior_words`` imaginary words,
+    so one odd word in a short text never opens the gate. Calibrated on dev by
+    ``scripts/calibrate_detector.py`` (clean text keeps at most 2 flags per 1,000 words).
+    """
+
+    spin: float          # document spin at or above which the gate opens
+    threshold: float     # word threshold inside an open gate
+    prior_words: float = 50.0
+    prior_spin: float = 0.03
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "DocumentGate | None":
+        return cls(**config) if config else None
+
+    def document_spin(self, scores: Sequence["WordScore"]) -> float:
+        return (sum(w.spin for w in scores) + self.prior_words * self.prior_spin) / (len(scores) + self.prior_words)
+
+    def threshold_for(self, scores: Sequence["WordScore"], threshold: float) -> float:
+        """The word threshold for this document: never above the caller's own."""
+        return min(threshold, self.threshold) if self.document_spin(scores) >= self.spin else threshold
+
+    @property
+    def signature(self) -> str:
+        return f"{self.spin:g}->{self.threshold:g}"
+
+
+@dataclass(frozen=True)
 class WordScore:
     start: int
     end: int
@@ -310,6 +343,7 @@ class TaggerDetector:
         self.device = device
         self.batch_tokens = batch_tokens
         self.head = "document"
+        self.gate = DocumentGate.from_config(self.config.get("document_gate"))
 
     # ---- building, saving, loading
 
@@ -426,8 +460,17 @@ class TaggerDetector:
         return result
 
     def detect_many(self, texts: Sequence[str], threshold: float) -> list[list[Span]]:
-        return [spans_from_scores(text, scores, threshold, self.name)
-                for text, scores in zip(texts, self.word_scores_many(texts))]
+        return [self.spans(text, scores, threshold) for text, scores in zip(texts, self.word_scores_many(texts))]
+
+    def spans(self, text: str, scores: Sequence[WordScore], threshold: float) -> list[Span]:
+        """Spans from a document's word scores at ``threshold``, lowered where the gate opens."""
+        if self.gate is not None:
+            threshold = self.gate.threshold_for(scores, threshold)
+        return spans_from_scores(text, scores, threshold, self.name)
+
+    @property
+    def signature_settings(self) -> dict[str, str]:
+        return {"doc-gate": self.gate.signature} if self.gate else {}
 
     def detect(self, text: str, threshold: float) -> list[Span]:
         return self.detect_many([text], threshold)[0]

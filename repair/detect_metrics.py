@@ -6,7 +6,7 @@ per 1,000 clean words.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Callable, Iterable, Sequence
 
 from .edits import WORD, Span
@@ -58,38 +58,50 @@ def _word_set(text: str, spans: Iterable[tuple[int, int]]) -> set[int]:
     return starts
 
 
+@dataclass(frozen=True)
+class DetectionCounts:
+    """What ``figures`` adds up, for one document or many (``+`` sums them)."""
+
+    span_hits: int = 0
+    gold_spans: int = 0
+    predicted_spans: int = 0
+    word_hits: int = 0
+    gold_words: int = 0
+    flagged_words: int = 0
+    clean_words: int = 0
+    clean_flags: int = 0
+
+    def __add__(self, other: "DetectionCounts") -> "DetectionCounts":
+        return DetectionCounts(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+    def figures(self) -> DetectionFigures:
+        p = self.span_hits / self.predicted_spans if self.predicted_spans else 1.0
+        r = self.span_hits / self.gold_spans if self.gold_spans else 1.0
+        return DetectionFigures(
+            span_precision=p,
+            span_recall=r,
+            span_f1=2 * p * r / (p + r) if p + r else 0.0,
+            word_precision=self.word_hits / self.flagged_words if self.flagged_words else 1.0,
+            word_recall=self.word_hits / self.gold_words if self.gold_words else 1.0,
+            clean_flags_per_1000=1000.0 * self.clean_flags / self.clean_words if self.clean_words else 0.0,
+            clean_words=self.clean_words,
+            gold_spans=self.gold_spans,
+            predicted_spans=self.predicted_spans,
+        )
+
+
+def document_counts(gold: GoldDocument, spans: Sequence[Span]) -> DetectionCounts:
+    predicted = {(s.start, s.end) for s in spans}
+    flagged = _word_set(gold.text, predicted)
+    truth = set(gold.spans)
+    gold_words = _word_set(gold.text, truth)
+    clean_words = sum(1 for _ in WORD.finditer(gold.text)) if gold.clean else 0
+    return DetectionCounts(len(predicted & truth), len(truth), len(predicted), len(flagged & gold_words),
+                           len(gold_words), len(flagged), clean_words, len(flagged) if gold.clean else 0)
+
+
 def figures(golds: Sequence[GoldDocument], predictions: Sequence[Sequence[Span]]) -> DetectionFigures:
-    tp = n_gold = n_pred = 0
-    wtp = w_gold = w_pred = 0
-    clean_words = clean_flags = 0
-    for gold, spans in zip(golds, predictions):
-        predicted = {(s.start, s.end) for s in spans}
-        flagged = _word_set(gold.text, predicted)
-        if gold.clean:
-            clean_words += sum(1 for _ in WORD.finditer(gold.text))
-            clean_flags += len(flagged)
-        truth = set(gold.spans)
-        tp += len(predicted & truth)
-        n_gold += len(truth)
-        n_pred += len(predicted)
-        gold_words = _word_set(gold.text, truth)
-        wtp += len(flagged & gold_words)
-        w_gold += len(gold_words)
-        w_pred += len(flagged)
-    p = tp / n_pred if n_pred else 1.0
-    r = tp / n_gold if n_gold else 1.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return DetectionFigures(
-        span_precision=p,
-        span_recall=r,
-        span_f1=f1,
-        word_precision=wtp / w_pred if w_pred else 1.0,
-        word_recall=wtp / w_gold if w_gold else 1.0,
-        clean_flags_per_1000=1000.0 * clean_flags / clean_words if clean_words else 0.0,
-        clean_words=clean_words,
-        gold_spans=n_gold,
-        predicted_spans=n_pred,
-    )
+    return sum((document_counts(g, s) for g, s in zip(golds, predictions)), DetectionCounts()).figures()
 
 
 def clean_flags_by_domain(golds: Sequence[GoldDocument], predictions: Sequence[Sequence[Span]]) -> dict[str, float]:

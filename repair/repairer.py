@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -68,9 +69,12 @@ class Repairer:
         threshold: float | None = None,
         detector: os.PathLike | str | None = None,
         rewriter: os.PathLike | str | None = None,
+        rerank: str | None = None,
         **settings,
     ) -> "Repairer":
-        """Load both stages from a models folder (or explicit component folders)."""
+        """Load both stages from a models folder (or explicit component folders).
+
+        ``rerank="lm"`` lets a causal LM re-score the rewriter's candidates (``repair.rerank``)."""
         root = Path(model_dir) if model_dir else default_model_dir()
         detector_folder = Path(detector) if detector else _first_model_folder(root, DETECTOR_FOLDERS)
         rewriter_folder = Path(rewriter) if rewriter else _first_model_folder(root, REWRITER_FOLDERS)
@@ -78,6 +82,9 @@ class Repairer:
             threshold = read_component_config(detector_folder).get("threshold", DEFAULT_THRESHOLD)
         detector_obj = load_component(detector_folder)
         rewriter_obj = load_component(rewriter_folder)
+        if rerank and rerank != "none":
+            rewriter_obj, reranker_name = _with_reranker(rewriter_obj, rerank)
+            settings["settings"] = {**settings.get("settings", {}), "rerank": reranker_name}
         return cls(
             detector_obj,
             rewriter_obj,
@@ -89,7 +96,9 @@ class Repairer:
 
     @property
     def signature(self) -> str:
-        parts = [f"detector:{self.detector_id}", f"threshold:{self.threshold:g}", f"rewriter:{self.rewriter_id}"]
+        parts = [f"detector:{self.detector_id}", f"threshold:{self.threshold:g}"]
+        parts += [f"{key}:{value}" for key, value in getattr(self.detector, "signature_settings", {}).items()]
+        parts.append(f"rewriter:{self.rewriter_id}")
         parts += [f"{key}:{value}" for key, value in sorted(self.settings.items())]
         if self.ignore:
             parts.append(f"ignore:{self.ignore.fingerprint}")
@@ -144,7 +153,25 @@ class Repairer:
         if not spans:
             return []
         edits = [e for e in self.rewriter.rewrite(text, spans) if e.replacement != e.original]
-        return _drop_overlaps(edits)
+        return [_detector_scored(e, spans) for e in _drop_overlaps(edits)]
+
+
+def _detector_scored(edit: Edit, spans: Sequence[Span]) -> Edit:
+    """``Edit.score`` is the detector's confidence (what ``--threshold`` compares), not the rewriter's:
+    the rewriter's own probabilities are in ``alternatives``. A rewriter may widen a span (a/an),
+    so the best overlapping span counts."""
+    scores = [s.score for s in spans if s.start < edit.end and edit.start < s.end]
+    return replace(edit, score=max(scores)) if scores else edit
+
+
+def _with_reranker(rewriter, name: str):
+    """The rewriter re-scored by reranker ``name``, and the reranker's name for the signature."""
+    if not callable(getattr(rewriter, "with_reranker", None)):
+        raise ComponentError(f"--rerank {name} needs a rewriter that scores candidates (the seq2seq rewriter)")
+    from .rerank import load_reranker
+
+    scorer = load_reranker(name)
+    return rewriter.with_reranker(scorer), scorer.name
 
 
 def mask(text: str, skip: Sequence[tuple[int, int]]) -> str:

@@ -43,6 +43,7 @@ class FileReport:
     words: int
     edits: tuple[LocatedEdit, ...]
     text: str | None = field(default=None, repr=False)
+    text_start: int = 0  # input offset of text[0]: 1 after a kept UTF-8 BOM, which text leaves out
 
     @property
     def words_changed(self) -> int:
@@ -91,6 +92,7 @@ class FileReportBuilder:
         self.words = 0
         self.edits: list[LocatedEdit] = []
         self.pieces: list[str] = []
+        self.text_start: int | None = None  # where the first block starts (after a BOM)
         self._line = 1  # line number at the start of the next block
         self._column = 0  # characters already on that line before the block starts
 
@@ -98,6 +100,8 @@ class FileReportBuilder:
         """Record one block's result; returns its edits, located, in order."""
         self.signature = result.signature
         self.words += result.words
+        if self.text_start is None:
+            self.text_start = block.start
         if self.keep_text:
             self.pieces.append(block.text)
         starts = line_starts(block.text)
@@ -119,7 +123,7 @@ class FileReportBuilder:
 
     def finish(self) -> FileReport:
         text = "".join(self.pieces) if self.keep_text else None
-        return FileReport(self.name, self.signature, self.words, tuple(self.edits), text)
+        return FileReport(self.name, self.signature, self.words, tuple(self.edits), text, self.text_start or 0)
 
 
 def file_report(name: str, result: RepairResult, keep_text: bool = True) -> FileReport:
@@ -355,7 +359,7 @@ def _html_text(report: FileReport, file_index: int) -> str:
     text = report.text or ""
     pieces, position = [], 0
     for number, located in enumerate(report.edits, 1):
-        edit = located.edit
+        edit = located.edit.shifted(-report.text_start)
         pieces.append(html.escape(text[position:edit.start]))
         pieces.append(
             f'<span class="edit" id="f{file_index}e{number}" tabindex="0" '

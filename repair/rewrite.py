@@ -17,6 +17,7 @@ throughout the text, and the words a change breaks around it (a/an, case) are fi
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -749,6 +750,7 @@ class Seq2SeqRewriter:
         self.decide = decide or DecideConfig()
         self.source = CandidateSource(lexicon, self.decide, synonyms)
         self.batch_windows = batch_windows
+        self.reranker = None  # (CausalLMScorer, RerankSettings) with --rerank lm
 
     # ---- building, saving, loading
 
@@ -780,6 +782,15 @@ class Seq2SeqRewriter:
         lexicon_folder = Path(lexicon_folder) if lexicon_folder else folder.parent / meta.get("lexicon", "lexicon")
         return cls(net, Codec.load(config, shortlist.tolist()), _load_lexicon(lexicon_folder), decide,
                    synonyms=load_synonyms(folder / SYNONYMS_FILE) if decide.use_synonyms else None)
+
+    def with_reranker(self, scorer, settings=None) -> "Seq2SeqRewriter":
+        """A copy whose spans' best candidates a causal LM re-scores (``repair.rerank``); a copy
+        because loaded components are shared (cached per folder) by every Repairer."""
+        from .rerank import RerankSettings
+
+        reranked = copy.copy(self)
+        reranked.reranker = (scorer, settings or RerankSettings())
+        return reranked
 
     def with_context(self, tokens: int) -> "Seq2SeqRewriter":
         """Read ``tokens`` wordpieces of context either side of the spans (speed vs. accuracy)."""
@@ -817,7 +828,13 @@ class Seq2SeqRewriter:
                 chunk = windows[chunk_start:chunk_start + self.batch_windows]
                 for decision in self._score_windows(text, chunk):
                     decisions[(decision.span.start, decision.span.end)] = decision
-        return [decisions[(s.start, s.end)] for s in spans if (s.start, s.end) in decisions]
+        ordered = [decisions[(s.start, s.end)] for s in spans if (s.start, s.end) in decisions]
+        if self.reranker is not None:
+            from .rerank import rerank
+
+            scorer, settings = self.reranker
+            ordered = rerank(text, ordered, scorer, settings, sentence_bounds(text))
+        return ordered
 
     def _score_windows(self, text: str, windows: Sequence[Window]) -> list[Decision]:
         items = [(text[w.start:w.end], [(s.start - w.start, s.end - w.start) for s in w.spans]) for w in windows]

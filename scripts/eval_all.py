@@ -61,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder holding the test/held-out pairs (default: data/, then /work/data)")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--rerank", choices=["none", "lm"], default="none",
+                        help="re-score the default rewriter's candidates with the causal LM")
     parser.add_argument("--limit", type=int, default=None, help="first N pairs of each set only")
     parser.add_argument("--out", type=Path, default=repo_root() / "runs" / "eval")
+    parser.add_argument("--readme", action="store_true",
+                        help="also put the markdown table into README.md between its quality markers")
     args = parser.parse_args(argv)
 
     sets = find_sets(args.data or [repo_root() / "data", Path("/work/data")])
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print("eval_all: no evaluation set found", file=sys.stderr)
         return 2
     try:
-        systems = build_systems(args.model_dir, args.threshold, compare=True)
+        systems = build_systems(args.model_dir, args.threshold, compare=True, rerank=args.rerank)
         loaded = {name: read_pairs(path, args.limit) for name, path in sets.items()}
     except (ComponentError, PairsError, OSError) as error:
         print(f"eval_all: {error}", file=sys.stderr)
@@ -96,7 +100,23 @@ def main(argv: list[str] | None = None) -> int:
     write_text_atomic(args.out / "quality.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     write_text_atomic(args.out / "quality.md", "\n".join(markdown))
     print(f"wrote {args.out / 'quality.json'} and {args.out / 'quality.md'}")
+    if args.readme:
+        readme = repo_root() / "README.md"
+        write_text_atomic(readme, replace_between_markers(readme.read_text(encoding="utf-8"), "\n".join(markdown)))
+        print(f"updated {readme}")
     return 0
+
+
+README_MARKERS = ("<!-- quality:start -->", "<!-- quality:end -->")
+
+
+def replace_between_markers(text: str, table: str) -> str:
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise SystemExit(f"eval_all: README.md has no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table.strip()}\n{end}{tail}"
 
 
 if __name__ == "__main__":

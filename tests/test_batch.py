@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from repair.batch import (
 )
 from repair.cli import main
 from repair.components import COMPONENT_TYPES
+from repair.density import VERDICTS, SpinDensity
 from repair.edits import Edit, apply_edits, count_words
 
 TESTS = Path(__file__).resolve().parent
@@ -123,6 +125,156 @@ def test_text_folder_is_mirrored_repaired_and_recorded(tmp_path, factory):
     assert sum(summary["spin_score"]["histogram"].values()) == 9
     assert summary["spin_score"]["histogram"]["0"] == 9 - changed
     assert summary["throughput"]["words_per_second"] > 0
+
+
+def test_inline_ignores_and_urls_come_out_as_written(tmp_path, factory):
+    """Batch honours the plain-text inline directives of check and fix: ignored text is untouched."""
+    text = ("They commence work at dawn.\nrepair: off\nPlease utilize the side door.\nrepair: on\n"
+            "# repair: ignore-next-line\nHe will purchase it.\nSee https://x.org/commence or assist us.\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text(text, encoding="utf-8")
+    assert run_batch(tmp_path / "src", tmp_path / "out", BatchConfig(), factory).exit_code == 0
+    assert (tmp_path / "out" / "a.txt").read_text(encoding="utf-8") == (
+        text.replace("commence work", "begin work").replace("assist us", "help us"))
+    columns = batch_repairer(factory=factory)({"text": [text]})
+    assert columns["repaired"] == [(tmp_path / "out" / "a.txt").read_text(encoding="utf-8")]
+
+
+README_MD = """\
+# Assist notes
+
+We commence at dawn. Run `commence --now` and read [the enormous guide](https://example.com/commence "utilize it").
+
+```bash
+commence --utilize > enormous.log
+```
+
+<!-- repair: off -->
+Please utilize the side door.
+<!-- repair: on -->
+Please utilize the front door.
+"""
+# pieces of README_MD that are not prose, with the toy model's words planted in each
+MD_PROTECTED = ["`commence --now`", '(https://example.com/commence "utilize it")',
+                "```bash\ncommence --utilize > enormous.log\n```",
+                "<!-- repair: off -->\nPlease utilize the side door.\n<!-- repair: on -->"]
+
+
+def _markdown_folder(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "README.md").write_bytes(README_MD.replace("\n", "\r\n").encode("utf-8"))  # CRLF, as on Windows
+    (folder / "notes.txt").write_text("Run `commence --now` and utilize it.\n", encoding="utf-8")
+    return folder
+
+
+def test_markdown_folder_repairs_prose_and_leaves_code_and_links_byte_identical(tmp_path, factory, models,
+                                                                              monkeypatch):
+    src = _markdown_folder(tmp_path / "src")
+    stats = run_batch(src, tmp_path / "out", BatchConfig(include=("*.md", "*.txt")), factory)
+    assert stats.exit_code == 0
+    original = (src / "README.md").read_bytes()
+    repaired = (tmp_path / "out" / "README.md").read_bytes()
+    expected = README_MD.replace("# Assist", "# Help").replace("We commence", "We begin") \
+        .replace("the enormous guide", "the big guide").replace("utilize the front", "use the front")
+    assert repaired == expected.replace("\n", "\r\n").encode("utf-8")
+    for piece in MD_PROTECTED:
+        piece = piece.replace("\n", "\r\n").encode("utf-8")
+        assert piece in original and piece in repaired
+    # auto picks by suffix: the .txt file is plain text, where backticks are just prose
+    assert (tmp_path / "out" / "notes.txt").read_text(encoding="utf-8") == "Run `begin --now` and use it.\n"
+    entries = {e["id"]: e for e in edits_entries(tmp_path / "out")}
+    assert entries["README.md"]["markup"] == "markdown" and entries["notes.txt"]["markup"] == "plain"
+    assert len(entries["README.md"]["edits"]) == 4
+
+    # --markup overrides the suffix, and [tool.repair] markup fills in when the flag is absent
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.repair]\nmarkup = "plain"\n', encoding="utf-8")
+    args = ["--include", "*.md", "--model-dir", str(models), "-j", "1", "-q"]
+    assert main(["batch", str(src), "-o", str(tmp_path / "plain")] + args) == 0
+    assert b"commence --utilize" not in (tmp_path / "plain" / "README.md").read_bytes()
+    assert main(["batch", str(src), "-o", str(tmp_path / "flag"), "--markup", "markdown"] + args) == 0
+    assert (tmp_path / "flag" / "README.md").read_bytes() == repaired
+
+
+def test_records_are_plain_unless_a_markup_is_given(tmp_path, factory):
+    src = tmp_path / "corpus.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "Run `commence` to commence."}) + "\n", encoding="utf-8")
+    run_batch(src, tmp_path / "auto", BatchConfig(), factory)
+    run_batch(src, tmp_path / "md", BatchConfig(markup="markdown"), factory)
+    assert json.loads((tmp_path / "auto" / "corpus.jsonl").read_text())["text"] == "Run `begin` to begin."
+    assert json.loads((tmp_path / "md" / "corpus.jsonl").read_text())["text"] == "Run `commence` to begin."
+    assert [e["markup"] for e in edits_entries(tmp_path / "md")] == ["markdown"]
+    columns = batch_repairer(factory=factory, markup="markdown")({"text": ["Run `commence` to commence."]})
+    assert columns["repaired"] == ["Run `commence` to begin."]
+
+
+def test_ignore_words_file_and_config_suppress_edits(tmp_path, factory, models, monkeypatch, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    text = "They commence work. Please utilize the door. He will purchase an automobile.\n"
+    (src / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "ignore.txt").write_text("# house words\nCommence\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.repair]\nignore-words = ['utilize']\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    base = [str(src), "--model-dir", str(models), "-j", "1", "-q"]
+    assert main(["batch", *base, "-o", str(tmp_path / "out"), "--ignore-words", str(tmp_path / "ignore.txt")]) == 0
+    assert (tmp_path / "out" / "a.txt").read_text(encoding="utf-8") == \
+        "They commence work. Please utilize the door. He will buy an car.\n"
+    entry = edits_entries(tmp_path / "out")[0]
+    assert [e["original"] for e in entry["edits"]] == ["purchase", "automobile"]
+    assert "|ignore:" in entry["signature"]
+    # the same list through the library, in worker processes: the same bytes
+    config = BatchConfig(jobs=2, batch_size=1, ignore_words=("utilize", "commence"))
+    run_batch(src, tmp_path / "two", config, factory)
+    assert tree(tmp_path / "two") == tree(tmp_path / "out")
+    # another list is another job: refused, not mixed
+    assert main(["batch", *base, "-o", str(tmp_path / "out")]) == 2
+    assert main(["batch", *base, "-o", str(tmp_path / "x"), "--ignore-words", str(tmp_path / "missing.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "different job" in err and "missing.txt" in err and "Traceback" not in err
+
+    repairer = factory()
+    columns = batch_repairer(repairer=repairer, ignore_words=["purchase"])({"text": [text]})
+    assert columns["repaired"] == ["They begin work. Please use the door. He will purchase an car.\n"]
+    assert repairer.ignore is None  # the caller's repairer is left as it was
+    columns = batch_repairer(factory=factory, ignore_words=["automobile"])({"text": [text]})
+    assert columns["repaired"] == ["They begin work. Please use the door. He will buy an automobile.\n"]
+
+
+def test_spin_density_and_verdict_are_recorded_per_document_and_counted(tmp_path, factory, models, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    plain = " ".join(PLAIN)
+    documents = {
+        "clean.txt": f"{plain} {plain} {SPUN[0]}",  # 1 in 61 words: 16 per 1,000
+        "one-word.txt": f"{PLAIN[1]} {SPUN[1]}",  # 111 per 1,000, but a single word condemns nothing
+        "suspicious.txt": f"{plain} {plain} {SPUN[0]} {SPUN[1]}",  # 2 in 66 words: 30 per 1,000
+        "heavy.txt": " ".join(SPUN),  # 6 in 21 words
+    }
+    for name, text in documents.items():
+        (src / name).write_text(text + "\n", encoding="utf-8")
+    stats = run_batch(src, tmp_path / "out", BatchConfig(), factory)
+    entries = {e["id"]: e for e in edits_entries(tmp_path / "out")}
+    assert {name: e["verdict"] for name, e in entries.items()} == {
+        "clean.txt": "clean", "one-word.txt": "clean", "suspicious.txt": "suspicious", "heavy.txt": "heavily spun"}
+    for name, entry in entries.items():
+        assert entry["spin_score"] == pytest.approx(entry["words_changed"] / entry["words"], abs=1e-6)
+        assert entry["spin_per_1000"] == pytest.approx(1000 * entry["spin_score"], abs=0.01)
+        assert entry["verdict"] == SpinDensity.of(entry["words"], entry["words_changed"]).verdict
+        # exactly what `repair check --format json` says about the same file
+        assert main(["check", "--format", "json", "--model-dir", str(models), str(src / name)]) == 1
+        checked = json.loads(capsys.readouterr().out)["files"][0]
+        assert (checked["spin_per_1000"], checked["verdict"]) == (entry["spin_per_1000"], entry["verdict"])
+    assert list(stats.summary["verdicts"]) == list(reversed(VERDICTS))
+    assert stats.summary["verdicts"] == {"clean": 2, "suspicious": 1, "heavily spun": 1}
+    assert stats.summary["spin_per_1000"] == pytest.approx(
+        1000 * stats.summary["words_changed"] / stats.summary["words"], abs=0.01)
+
+    # filter mode still selects on --max-spin, and its rejects carry the same density
+    run_batch(src, tmp_path / "kept", BatchConfig(mode="filter", max_spin=0.1), factory)
+    rejects = [json.loads(line) for line in (tmp_path / "kept" / REJECTS).read_text().splitlines()]
+    assert [(r["id"], r["verdict"], r["spin_per_1000"]) for r in rejects] == [
+        (name, entries[name]["verdict"], entries[name]["spin_per_1000"]) for name in ("heavy.txt", "one-word.txt")]
 
 
 def test_bad_documents_are_recorded_and_the_run_goes_on(tmp_path, models, capsys):
@@ -390,13 +542,19 @@ def test_ray_engine_writes_the_same_bytes_as_the_local_engine(tmp_path, factory)
         pytest.skip("REPAIR_SKIP_RAY is set: Ray's local start is too slow for this environment")
     ray = pytest.importorskip("ray")
     src = make_jsonl_corpus(tmp_path / "src", shards=2, per_shard=10)
-    run_batch(src, tmp_path / "local", BatchConfig(jobs=1, batch_size=4), factory)
+    with open(src / "shard-01.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "md", "text": "Run `commence` to purchase and commence."}) + "\n")
+    # markup and ignore words must reach the actors as they reach local workers
+    config = BatchConfig(jobs=1, batch_size=4, markup="markdown", ignore_words=("purchase",))
+    run_batch(src, tmp_path / "local", config, factory)
     try:
-        stats = run_batch(src, tmp_path / "ray", BatchConfig(jobs=2, batch_size=4, engine="ray"), factory)
+        stats = run_batch(src, tmp_path / "ray", replace(config, jobs=2, engine="ray"), factory)
     finally:
         ray.shutdown()
     assert stats.exit_code == 0 and stats.summary["edits"] > 0
     assert tree(tmp_path / "ray") == tree(tmp_path / "local")
+    last = (tmp_path / "ray" / "shard-01.jsonl").read_text(encoding="utf-8").splitlines()[-1]
+    assert json.loads(last)["text"] == "Run `commence` to purchase and begin."
 
 
 # ---------------------------------------------------------------- datasets entry point

@@ -88,3 +88,14 @@ def test_offsets_count_a_kept_bom_as_character_zero(run, in_tmp):
     edits = [e for f in json.loads(out)["files"] for e in f["edits"]]
     assert [decoded[e["start"]:e["end"]] for e in edits] == ["motorcar", "pupils"]
     assert [(e["line"], e["column"]) for e in edits][1] == (2, 5)
+
+
+def test_html_report_highlights_the_right_words_after_a_bom(run, in_tmp):
+    """The page shows the text without its BOM, so the BOM-counting offsets must not shift the marks."""
+    path = in_tmp / "bom.txt"
+    path.write_bytes("\ufeffThe motorcar 😀 stopped.\r\nThe pupils left.\n".encode("utf-8"))
+    assert run("fix", "--report", "r.html", str(path))[0] == 0
+    page = (in_tmp / "r.html").read_text(encoding="utf-8")
+    assert ">The <span class=\"edit\"" in page and "</span> 😀 stopped." in page
+    assert "<del>motorcar</del><ins>car</ins>" in page and "<del>pupils</del><ins>students</ins>" in page
+    assert "\ufeff" not in page and "</span> left." in page

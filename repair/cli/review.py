@@ -303,6 +303,7 @@ def run_review(
     markup: str = "auto",
     color: str = "auto",
     force: bool = False,
+    ignore_words: tuple[str, ...] = (),
     repairer_factory: Callable = load_repairer,
     input: TextIO | None = None,
     console=None,
@@ -321,11 +322,21 @@ def run_review(
     except MarkupError as error:
         say_error(str(error))
         return EXIT_INPUT
+    from ..config import ConfigError, load_config
+    from ..ignore import IgnoreFileError, IgnoreRules
+
+    try:  # the same merged list as check and fix: [tool.repair] ignore-words plus --ignore-words files
+        rules = IgnoreRules.from_sources(words=load_config().get("ignore-words", ()), files=ignore_words)
+    except (ConfigError, IgnoreFileError) as error:
+        say_error(f"{'config' if isinstance(error, ConfigError) else 'ignore-words'}: {error}")
+        return EXIT_INPUT
     try:
         repairer = repairer_factory(model_dir, threshold)
     except (ImportError, OSError, ValueError, RuntimeError) as error:
         say_error(f"model: {error}")
         return EXIT_INPUT
+    if rules:
+        repairer.ignore = rules
     result = repairer.repair(text, skip=skip)
     session = ReviewSession(text, result.edits, name=Path(path).name, signature=repairer.signature)
     if html:
@@ -398,8 +409,11 @@ def run_review(
 @click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
               help="Colour the terminal review (default: when writing to a terminal).")
 @click.option("--force", is_flag=True, default=False, help="Review even text that does not look English.")
+@click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
+              help="File of words and phrases never to propose, one a line (repeatable).")
 @click.pass_context
-def command(ctx, path, output, decisions_out, decisions, html, model_dir, threshold, markup, color, force):
+def command(ctx, path, output, decisions_out, decisions, html, model_dir, threshold, markup, color, force,
+            ignore_words):
     """Accept or reject each proposed change, then write FILE (or -o OUT).
 
     \b
@@ -416,6 +430,6 @@ def command(ctx, path, output, decisions_out, decisions, html, model_dir, thresh
     return run_review(
         path, output=output, decisions_out=decisions_out, decisions=decisions, html=html,
         model_dir=model_dir, threshold=threshold, markup=markup, color=color, force=force,
-        repairer_factory=injected.get("repairer_factory", load_repairer),
+        ignore_words=ignore_words, repairer_factory=injected.get("repairer_factory", load_repairer),
         input=injected.get("input"), console=injected.get("console"),
     )
