@@ -254,3 +254,37 @@ def test_shipped_model_flags_the_obvious_spun_word(shipped, sentence, spun_word)
 def test_shipped_model_leaves_clean_paragraph_alone(shipped):
     threshold = json.loads((SHIPPED / "component.json").read_text())["threshold"]
     assert shipped.detect(CLEAN_PARAGRAPH, threshold) == []
+
+
+def _scores(spins):
+    return [WordScore(4 * i, 4 * i + 3, s, 1.0) for i, s in enumerate(spins)]
+
+
+def test_document_gate_lowers_the_threshold_only_in_a_document_that_looks_spun():
+    from repair.detect import DocumentGate
+
+    gate = DocumentGate(spin=0.1, threshold=0.35, prior_words=50, prior_spin=0.03)
+    spun_document = _scores([0.9, 0.4, 0.05] * 100)  # many high scores throughout
+    clean_document = _scores(([0.4] + [0.02] * 19) * 20)  # the same middling word, otherwise quiet
+    assert gate.threshold_for(spun_document, 0.7) == 0.35
+    assert gate.threshold_for(clean_document, 0.7) == 0.7
+    # a short text with one odd word never opens it: the prior outweighs a dozen words
+    assert gate.threshold_for(_scores([0.95] + [0.02] * 11), 0.7) == 0.7
+    # and it never raises a threshold the caller set lower
+    assert gate.threshold_for(spun_document, 0.2) == 0.2
+    assert gate.signature == "0.1->0.35"
+
+
+def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
+    from repair.detect import DocumentGate, TaggerDetector
+
+    detector = TaggerDetector.__new__(TaggerDetector)
+    detector.name, detector.gate = "tagger", DocumentGate(spin=0.1, threshold=0.35)
+    text = " ".join(["abc"] * 300)
+    scores = _scores([0.9, 0.4, 0.05] * 100)
+    flagged = {s.start for s in detector.spans(text, scores, 0.7)}
+    assert {w.start for w in scores if w.spin >= 0.35} == flagged
+    assert detector.signature_settings == {"doc-gate": "0.1->0.35"}
+    detector.gate = None
+    assert {s.start for s in detector.spans(text, scores, 0.7)} == {w.start for w in scores if w.spin >= 0.7}
+    assert detector.signature_settings == {}
