@@ -297,6 +297,12 @@ def evaluate(args) -> None:
         rewriter.decide = replace(rewriter.decide, beam=args.beam)
     if args.context is not None:
         rewriter.with_context(args.context)
+    if args.rerank != "none":
+        if args.tune:
+            fail("--rerank cannot be combined with --tune (the tuning grid recombines scores without the LM)")
+        from repair.rerank import RerankSettings, load_reranker
+
+        rewriter = rewriter.with_reranker(load_reranker(args.rerank), RerankSettings(candidates=args.rerank_candidates))
     started = time.time()
     scored = [(rewriter.score_spans(text, spans), gold) for text, spans, gold in cases]
     seconds = time.time() - started
@@ -317,7 +323,8 @@ def evaluate(args) -> None:
                             best = (trial, figures)
         settings = best[0]
         print("tuned:", json.dumps(asdict(settings)), flush=True)
-    final = [rescore(d, settings.fit_weight) for d, _ in scored]
+    # the LM's share of a reranked score is not stored apart, so reranked decisions stay as scored
+    final = [d for d, _ in scored] if args.rerank != "none" else [rescore(d, settings.fit_weight) for d, _ in scored]
     report["rewriter"] = score_edits(cases, [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)])
     report["rewriter"]["seconds"] = round(seconds, 1)
     report["settings"] = asdict(settings)
@@ -434,6 +441,9 @@ def main(argv=None) -> None:
                    help="margins tried for candidates no thesaurus lists (default 0 1 2 4 8)")
     e.add_argument("--no-synonyms", action="store_true", help="lexicon candidates only (no WordNet table)")
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
+    e.add_argument("--rerank", default="none", choices=["none", "lm"],
+                   help="re-score the best candidates with the causal LM (repair.rerank)")
+    e.add_argument("--rerank-candidates", type=int, default=3)
     w = sub.add_parser("synonyms", help="compile the WordNet synonym table into the model folder")
     w.add_argument("--wordnet", default="/usr/share/wordnet")
     w.add_argument("--out", default=str(ROOT / "models" / "rewriter" / "synonyms.tsv.gz"))
