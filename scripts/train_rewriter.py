@@ -200,9 +200,34 @@ def oracle_cases(docs: list[dict], rng: random.Random, distractor_rate: float):
     return cases
 
 
-def score_cases(scored, settings: DecideConfig) -> dict:
-    """Edit precision/recall/F0.5 over gold spans and distractors for one decision setting."""
-    tp = fp = fn = restored = clean_changed = 0
+def detector_cases(docs: list[dict], detector, threshold: float):
+    """Per document: the spans the shipped detector marks; those that match a gold edit exactly
+    carry its original, the others are distractors (a change there is wrong). Gold edits the
+    detector missed are counted apart: they cost recall whatever the rewriter decides."""
+    from repair.edits import WORD
+
+    cases, missed = [], 0
+    for doc in docs:
+        spun = doc["spun"]
+        words = [(m.start(), m.end()) for m in WORD.finditer(spun)]
+        originals = {}
+        for e in doc["edits"]:  # widened to whole words, as the detector marks them
+            touched = [w for w in words if w[0] < e["spun_end"] and w[1] > e["spun_start"]]
+            if touched:
+                originals[(touched[0][0], touched[-1][1])] = e["original"]
+        spans = detector.detect(spun, threshold)
+        found = {(s.start, s.end) for s in spans}
+        gold = {k: v for k, v in originals.items() if k in found}
+        missed += len(originals) - len(gold)
+        cases.append((spun, spans, gold))
+    return cases, missed
+
+
+def score_cases(scored, settings: DecideConfig, missed: int = 0) -> dict:
+    """Edit precision/recall/F0.5 over gold spans and distractors for one decision setting
+    (``missed``: gold spans never marked, counted as misses)."""
+    tp = fp = restored = clean_changed = 0
+    fn = missed
     gold_total = distractor_total = 0
     for decisions, gold in scored:
         choices = consistent_choices(decisions, settings)
@@ -244,10 +269,11 @@ def rescore(decisions, fit_weight: float):
     return out
 
 
-def score_edits(cases, edits_per_case) -> dict:
+def score_edits(cases, edits_per_case, missed: int = 0) -> dict:
     """Edit precision/recall/F0.5 of rewriter edits over gold spans and distractors: a gold span
     counts as restored when an edit covers it and ends with the original (an a/an fix may lead)."""
-    tp = fp = fn = clean_changed = gold_total = distractor_total = 0
+    tp = fp = clean_changed = gold_total = distractor_total = 0
+    fn = missed
     for (text, spans, gold), edits in zip(cases, edits_per_case):
         for span in spans:
             covering = [e for e in edits if e.start <= span.start and span.end <= e.end]
@@ -279,14 +305,24 @@ def evaluate(args) -> None:
     guard_data(Path(args.data))
     torch.set_num_threads(args.threads)
     docs = read_docs(Path(args.data) / f"{args.split}.jsonl.gz", args.docs)
-    cases = oracle_cases(docs, random.Random(args.seed), args.distractors)
-    report = {"split": args.split, "docs": len(docs), "oracle": "gold spans + clean distractor words"}
+    missed = 0
+    if args.spans == "detector":
+        from repair.components import load_component, read_component_config
+
+        detector = load_component(args.detector)
+        threshold = read_component_config(Path(args.detector)).get("threshold", 0.5)
+        cases, missed = detector_cases(docs, detector, threshold)
+        report = {"split": args.split, "docs": len(docs), "spans": f"detector {args.detector} at {threshold}",
+                  "missed_gold_spans": missed}
+    else:
+        cases = oracle_cases(docs, random.Random(args.seed), args.distractors)
+        report = {"split": args.split, "docs": len(docs), "oracle": "gold spans + clean distractor words"}
     if args.compare_lexicon:
         from repair.components import load_component
 
         baseline = load_component(args.compare_lexicon)
         started = time.time()
-        report["lexicon"] = score_edits(cases, [baseline.rewrite(text, spans) for text, spans, _ in cases])
+        report["lexicon"] = score_edits(cases, [baseline.rewrite(text, spans) for text, spans, _ in cases], missed)
         report["lexicon"]["seconds"] = round(time.time() - started, 1)
         print("lexicon:", json.dumps(report["lexicon"]), flush=True)
     if args.model == "none":
@@ -318,14 +354,15 @@ def evaluate(args) -> None:
                     for unlisted in (args.unlisted or (0.0, 1.0, 2.0, 4.0, 8.0)):
                         trial = replace(settings, fit_weight=fit_weight, keep_margin=margin,
                                         consistency_margin=consistency, unlisted_margin=unlisted)
-                        figures = score_cases(rescored, trial)
+                        figures = score_cases(rescored, trial, missed)
                         if best is None or figures["f0.5"] > best[1]["f0.5"]:
                             best = (trial, figures)
         settings = best[0]
         print("tuned:", json.dumps(asdict(settings)), flush=True)
     # the LM's share of a reranked score is not stored apart, so reranked decisions stay as scored
     final = [d for d, _ in scored] if args.rerank != "none" else [rescore(d, settings.fit_weight) for d, _ in scored]
-    report["rewriter"] = score_edits(cases, [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)])
+    report["rewriter"] = score_edits(cases, [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)],
+                                     missed)
     report["rewriter"]["seconds"] = round(seconds, 1)
     report["settings"] = asdict(settings)
     print("rewriter:", json.dumps(report["rewriter"]), flush=True)
@@ -337,7 +374,7 @@ def evaluate(args) -> None:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta["decide"] = asdict(settings)
         meta["model"] = asdict(rewriter.net.config)
-        meta.setdefault("tuned_on", {})[args.split] = {"docs": len(docs), **report["rewriter"]}
+        meta.setdefault("tuned_on", {})[args.split] = {"docs": len(docs), "spans": args.spans, **report["rewriter"]}
         meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         print(f"wrote tuned settings to {meta_path}")
 
@@ -429,6 +466,9 @@ def main(argv=None) -> None:
     e.add_argument("--split", default="dev")
     e.add_argument("--docs", type=int, default=200)
     e.add_argument("--distractors", type=float, default=0.3, help="clean words marked per gold span")
+    e.add_argument("--spans", choices=["oracle", "detector"], default="oracle",
+                   help="oracle: gold spans + distractors; detector: what the shipped detector marks")
+    e.add_argument("--detector", default=str(ROOT / "models" / "detector"))
     e.add_argument("--beam", type=int, default=None)
     e.add_argument("--threads", type=int, default=1)
     e.add_argument("--seed", type=int, default=7)
