@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from repair.detect import (  # noqa: E402
     DEFAULT_CONFIG,
+    WEIGHTS_FILE,
     TaggerDetector,
     _quantized,
     spans_from_scores,
@@ -83,6 +84,8 @@ def arguments(argv=None):
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in --runs")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from the trained weights in this model folder (when --runs holds no checkpoint)")
     return parser.parse_args(argv)
 
 
@@ -135,6 +138,12 @@ def main(argv=None) -> int:
         elif epoch:
             random.Random(args.seed + epoch).shuffle(order)
         print(f"resumed at step {step} ({elapsed / 60:.1f} min done)", flush=True)
+    elif args.init is not None:
+        from safetensors.torch import load_file
+
+        shipped = rename_bert_weights(load_file(str(args.init / WEIGHTS_FILE)))
+        network.load_state_dict({k: v.float() for k, v in shipped.items()}, strict=False)
+        print(f"starting from the trained weights in {args.init} ({len(shipped)} tensors)", flush=True)
 
     def save_checkpoint():
         trainable = {k: v for k, v in network.state_dict().items() if k.startswith(trainable_prefixes(detector.config))}

@@ -579,3 +579,19 @@ def test_batch_repairer_maps_a_hugging_face_dataset(factory):
     assert mapped[2]["repaired"] == "He will buy an car."  # the toy does not fix articles; real rewriters do
     assert mapped[8]["repaired"] == PLAIN[4] and mapped[8]["spin_score"] == 0.0
     assert all(json.loads(e) is not None for e in mapped["edits"])
+
+
+def test_model_dir_and_threshold_come_from_the_config_unless_given(tmp_path, models, monkeypatch):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("He will purchase an automobile.\n", encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f"[tool.repair]\nmodel-dir = {str(models)!r}\nthreshold = 0.99\n", encoding="utf-8")
+    monkeypatch.chdir(project)
+    assert main(["batch", str(src), "-o", str(tmp_path / "cfg"), "-j", "1", "-q"]) == 0
+    entry = edits_entries(tmp_path / "cfg")[0]
+    assert "threshold:0.99" in entry["signature"]
+    assert main(["batch", str(src), "-o", str(tmp_path / "flag"), "-j", "1", "-q", "--threshold", "0.1"]) == 0
+    assert "threshold:0.1" in edits_entries(tmp_path / "flag")[0]["signature"]

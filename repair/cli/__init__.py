@@ -52,8 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         result = cli.main(args=argv, prog_name="repair", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
+    except click.UsageError as error:
+        error.show()  # click's own form: the usage line, a hint, the error
+        return 2
     except click.ClickException as error:
-        error.show()
+        # a bad input, setting or model: one line, in the form every command uses
+        click.echo(f"repair: {error.format_message()}", err=True)
         return 2 if error.exit_code in (1, 2) else error.exit_code
     except click.exceptions.Abort:
         click.echo("repair: aborted", err=True)

@@ -38,8 +38,9 @@ from ..markup import MARKUP_CHOICES
               help="File of words and phrases never to flag, one a line (repeatable); merged with "
                    "[tool.repair] ignore-words.")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Models folder (default: $REPAIR_MODEL_DIR or the shipped models/).")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Detector threshold.")
+              help="Models folder (default: [tool.repair] model-dir, $REPAIR_MODEL_DIR or the shipped models/).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Detector threshold (default: [tool.repair] threshold, else the model's).")
 @click.option("--restart", is_flag=True, help="Discard an earlier run in the output folder and start over.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no closing line.")
 def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch_size, engine, max_bytes,
@@ -53,7 +54,10 @@ def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch
     from ..batch import BatchConfig, BatchError, RepairerSpec, run_batch
     from ..components import ComponentError
 
-    markup, words = _markup_and_ignore_words(markup, ignore_words)
+    config_file = _config()
+    markup, words = _markup_and_ignore_words(config_file, markup, ignore_words)
+    model_dir = config_file.pick("model-dir", model_dir)
+    threshold = config_file.pick("threshold", threshold)
     config = BatchConfig(mode=mode, text_field=text_field, id_field=id_field, include=tuple(include),
                          max_spin=max_spin, max_bytes=max_bytes, jobs=jobs or os.cpu_count() or 1,
                          batch_size=batch_size, engine=engine, markup=markup, ignore_words=words)
@@ -77,18 +81,23 @@ def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch
     return stats.exit_code
 
 
-def _markup_and_ignore_words(markup: str | None, files: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+def _config():
+    """[tool.repair] from the nearest pyproject.toml: flags win over it, as in check and fix."""
+    from ..config import ConfigError, load_config
+
+    try:
+        return load_config()
+    except ConfigError as error:
+        raise click.ClickException(f"config: {error}") from None
+
+
+def _markup_and_ignore_words(config, markup: str | None, files: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """--markup and --ignore-words merged with [tool.repair] as check and fix merge them.
 
     The files are read here, once: workers (and Ray actors on other machines) get the words.
     """
-    from ..config import ConfigError, load_config
     from ..ignore import IgnoreFileError, IgnoreRules
 
-    try:
-        config = load_config()
-    except ConfigError as error:
-        raise click.ClickException(f"config: {error}") from None
     try:
         rules = IgnoreRules.from_sources(words=config.get("ignore-words", ()), files=files)
     except IgnoreFileError as error:
