@@ -215,11 +215,15 @@ def test_tiny_training_run_saves_and_reloads(tmp_path):
 needs_model = pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), reason="models/detector not trained yet")
 
 # our own sentences, each with one substitution a spinner would make; none is in the corpus
+# a single fluent formal substitute in one sentence is the shipped model's known weakness
+# (models/detector/README.md): those cases are strict xfails, so a model that learns them shows up
+WEAK = pytest.mark.xfail(strict=True, reason="known weakness of the shipped model: a lone fluent substitute "
+                         "in one sentence is not flagged at the calibrated threshold")
 UNSEEN_SPUN = [
-    ("The committee will commence its review of the budget next week.", "commence"),
-    ("Residents were asked to utilise less water during the drought.", "utilise"),
+    pytest.param("The committee will commence its review of the budget next week.", "commence", marks=WEAK),
+    pytest.param("Residents were asked to utilise less water during the drought.", "utilise", marks=WEAK),
     ("The new bridge has reduced journey times for approximately ten thousand commuters.", "approximately"),
-    ("Doctors say regular exercise can assist older patients recover faster.", "assist"),
+    pytest.param("Doctors say regular exercise can assist older patients recover faster.", "assist", marks=WEAK),
 ]
 CLEAN_PARAGRAPH = (
     "The city council met on Tuesday to discuss the new budget. Members agreed to spend more on "
@@ -241,8 +245,6 @@ def test_shipped_model_is_small_and_offline():
 
 
 @needs_model
-@pytest.mark.xfail(strict=True, reason="known weakness of the shipped model (see models/detector/README.md): "
-                   "a single fluent formal substitute in one sentence is not flagged at the calibrated threshold")
 @pytest.mark.parametrize("sentence,spun_word", UNSEEN_SPUN)
 def test_shipped_model_flags_the_obvious_spun_word(shipped, sentence, spun_word):
     threshold = json.loads((SHIPPED / "component.json").read_text())["threshold"]
