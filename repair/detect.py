@@ -295,8 +295,9 @@ class DocumentGate:
     A spinner rewrites a whole text with one dictionary, so in a text where many words score
     high, a middling word is far more likely spun than the same score in clean text; a clean
     document's scores stay low throughout and it keeps the ordinary threshold. The document's
-    spin is its mean word spin shrunk toward ``prior_spin`` by ``prior_words`` imaginary words,
-    so one odd word in a short text never opens the gate. Calibrated on dev by
+    spin is its mean word spin shrunk toward ``prior_spin`` by ``prior_words`` imaginary words:
+    with a large prior one odd word in a short text cannot open the gate, with none (as shipped)
+    a short text is judged much as one word is. Calibrated on dev by
     ``scripts/calibrate_detector.py`` (clean text keeps at most 2 flags per 1,000 words).
     """
 
@@ -310,7 +311,11 @@ class DocumentGate:
         return cls(**config) if config else None
 
     def document_spin(self, scores: Sequence["WordScore"]) -> float:
-        return (sum(w.spin for w in scores) + self.prior_words * self.prior_spin) / (len(scores) + self.prior_words)
+        return self.spin_of(sum(w.spin for w in scores), len(scores))
+
+    def spin_of(self, total_spin, words):
+        """Document spin from the sum of its word spins and its word count (numbers or arrays)."""
+        return (total_spin + self.prior_words * self.prior_spin) / (words + self.prior_words)
 
     def threshold_for(self, scores: Sequence["WordScore"], threshold: float) -> float:
         """The word threshold for this document: never above the caller's own."""

@@ -38,16 +38,23 @@ class DetectionFigures:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def gold_from_record(record: dict) -> GoldDocument:
-    """A data-contract document with its edits widened to the words they touch."""
+def widened_edits(record: dict) -> list[tuple[tuple[int, int], dict]]:
+    """Each data-contract edit, in order, with its span widened to the words it touches (as a
+    detector marks them); an edit that touches no word is left out."""
     text = record["spun"]
     words = [(m.start(), m.end()) for m in WORD.finditer(text)]
-    spans = []
+    widened = []
     for edit in sorted(record.get("edits", []), key=lambda e: e["spun_start"]):
         touched = [w for w in words if w[0] < edit["spun_end"] and w[1] > edit["spun_start"]]
         if touched:
-            spans.append((touched[0][0], touched[-1][1]))
-    return GoldDocument(text, tuple(spans), record.get("profile") == "clean" or not record.get("edits"),
+            widened.append(((touched[0][0], touched[-1][1]), edit))
+    return widened
+
+
+def gold_from_record(record: dict) -> GoldDocument:
+    """A data-contract document with its edits widened to the words they touch."""
+    spans = tuple(span for span, _ in widened_edits(record))
+    return GoldDocument(record["spun"], spans, record.get("profile") == "clean" or not record.get("edits"),
                         record.get("domain", ""))
 
 

@@ -153,15 +153,22 @@ class Repairer:
         if not spans:
             return []
         edits = [e for e in self.rewriter.rewrite(text, spans) if e.replacement != e.original]
-        return [_detector_scored(e, spans) for e in _drop_overlaps(edits)]
+        return _detector_scored(_drop_overlaps(edits), spans)
 
 
-def _detector_scored(edit: Edit, spans: Sequence[Span]) -> Edit:
+def _detector_scored(edits: Sequence[Edit], spans: Sequence[Span]) -> list[Edit]:
     """``Edit.score`` is the detector's confidence (what ``--threshold`` compares), not the rewriter's:
     the rewriter's own probabilities are in ``alternatives``. A rewriter may widen a span (a/an),
-    so the best overlapping span counts."""
-    scores = [s.score for s in spans if s.start < edit.end and edit.start < s.end]
-    return replace(edit, score=max(scores)) if scores else edit
+    so the best overlapping span counts. Detector spans do not overlap, so sorted by start their
+    ends are sorted too and the overlapping ones are found by bisection (a dense block has thousands)."""
+    ordered = sorted(spans, key=lambda s: s.start)
+    starts = [s.start for s in ordered]
+    ends = [s.end for s in ordered]
+    scored = []
+    for edit in edits:
+        touching = ordered[bisect.bisect_right(ends, edit.start):bisect.bisect_left(starts, edit.end)]
+        scored.append(replace(edit, score=max(s.score for s in touching)) if touching else edit)
+    return scored
 
 
 def _with_reranker(rewriter, name: str):

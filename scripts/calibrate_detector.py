@@ -79,8 +79,7 @@ class ScoredSplit:
         """Each document's threshold index into THRESHOLDS (as DocumentGate.threshold_for decides)."""
         index = np.full(len(self.golds), THRESHOLDS.index(base))
         if gate is not None:
-            spin = (self.spin_sums + gate.prior_words * gate.prior_spin) / (self.word_counts + gate.prior_words)
-            index[spin >= gate.spin] = THRESHOLDS.index(min(base, gate.threshold))
+            index[gate.spin_of(self.spin_sums, self.word_counts) >= gate.spin] = THRESHOLDS.index(min(base, gate.threshold))
         return index
 
     def total(self, thresholds: np.ndarray, mask: np.ndarray | None = None) -> DetectionCounts:

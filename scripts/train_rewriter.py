@@ -204,17 +204,12 @@ def detector_cases(docs: list[dict], detector, threshold: float):
     """Per document: the spans the shipped detector marks; those that match a gold edit exactly
     carry its original, the others are distractors (a change there is wrong). Gold edits the
     detector missed are counted apart: they cost recall whatever the rewriter decides."""
-    from repair.edits import WORD
+    from repair.detect_metrics import widened_edits
 
     cases, missed = [], 0
     for doc in docs:
         spun = doc["spun"]
-        words = [(m.start(), m.end()) for m in WORD.finditer(spun)]
-        originals = {}
-        for e in doc["edits"]:  # widened to whole words, as the detector marks them
-            touched = [w for w in words if w[0] < e["spun_end"] and w[1] > e["spun_start"]]
-            if touched:
-                originals[(touched[0][0], touched[-1][1])] = e["original"]
+        originals = {span: edit["original"] for span, edit in widened_edits(doc)}
         spans = detector.detect(spun, threshold)
         found = {(s.start, s.end) for s in spans}
         gold = {k: v for k, v in originals.items() if k in found}
