@@ -550,3 +550,51 @@ def inflect(substitute: str, upos: str, tag: str) -> str | None:
         return None  # lemminflect could not inflect it: better no swap than a broken one
     words[head] = forms[0]
     return " ".join(words)
+
+
+# sparse variants: 5-30% of a document's swaps kept, in windows of 1-3 sentences
+SPARSE_KEEP_RATE = (0.05, 0.3)
+SPARSE_SENTENCES = (1, 2, 3)
+
+
+def thin_record(record: dict, rng: random.Random, keep_rate: float, sentences: int | None = None) -> dict:
+    """A sparsely spun variant of a data record: fewer swaps, optionally fewer sentences.
+
+    The tools above rewrite most of what they can, but a real spun text is often sparse: a paper
+    mill spins a term here and there, and a user checks one sentence at a time. Without such
+    texts a tagger learns that a swap only counts in a document full of them. The variant keeps
+    ``keep_rate`` of the record's swaps (at least one if it had any), made by the same dictionary,
+    inside a window of ``sentences`` consecutive sentences of the original (None: all of it).
+    """
+    from .chunks import PARAGRAPH_BREAK, SENTENCE_END
+
+    original, edits = record["original"], sorted(record["edits"], key=lambda e: e["orig_start"])
+    start, end = 0, len(original)
+    if sentences:
+        cuts = sorted({0, len(original)} | {m.end() for m in SENTENCE_END.finditer(original)}
+                      | {m.end() for m in PARAGRAPH_BREAK.finditer(original)})
+        bounds = list(zip(cuts, cuts[1:]))
+        inside = [k for k, (a, b) in enumerate(bounds) if any(a <= e["orig_start"] and e["orig_end"] <= b for e in edits)]
+        first = rng.choice(inside) if inside else rng.randrange(len(bounds))
+        first = max(0, min(first - rng.randrange(sentences), len(bounds) - sentences))
+        start, end = bounds[first][0], bounds[min(first + sentences, len(bounds)) - 1][1]
+        text = original[start:end]
+        stripped = len(text) - len(text.rstrip())
+        end -= stripped
+    candidates = [e for e in edits if start <= e["orig_start"] and e["orig_end"] <= end]
+    kept = [e for e in candidates if rng.random() < keep_rate]
+    if candidates and not kept:
+        kept = [rng.choice(candidates)]
+    pieces, new_edits, cursor, length = [], [], start, 0
+    for e in kept:
+        before = original[cursor:e["orig_start"]]
+        pieces.append(before)
+        length += len(before)
+        new_edits.append({**e, "spun_start": length, "spun_end": length + len(e["spun"]),
+                          "orig_start": e["orig_start"] - start, "orig_end": e["orig_end"] - start})
+        pieces.append(e["spun"])
+        length += len(e["spun"])
+        cursor = e["orig_end"]
+    pieces.append(original[cursor:end])
+    return {**record, "id": f"{record['id']}~sparse", "original": original[start:end], "spun": "".join(pieces),
+            "edits": new_edits, "profile": record["profile"] if new_edits or record["profile"] == "clean" else "clean"}

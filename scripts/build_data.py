@@ -500,7 +500,33 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
     written.append((stats_part, out / "stats.json"))
     for part, final in written:
         os.replace(part, final)
+    summary["sparse"] = write_sparse_splits(out, seed)
     return summary
+
+
+def write_sparse_splits(out: Path, seed: int) -> dict:
+    """``{dev,test,heldout}-sparse.jsonl.gz``: each evaluation document cut to 1-3 sentences with
+    5-30% of its swaps kept (``repair.spinner.thin_record``), for texts a spinner touched lightly.
+    Derived from the splits already written, so those stay as they are."""
+    from repair.spinner import SPARSE_KEEP_RATE, SPARSE_SENTENCES, thin_record
+
+    counts = {}
+    for split in ("dev", "test", "heldout"):
+        source, final = out / f"{split}.jsonl.gz", out / f"{split}-sparse.jsonl.gz"
+        part = out / f".{split}-sparse.jsonl.gz.part"
+        with gzip.open(source, "rt", encoding="utf-8") as records, \
+                gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
+            n = 0
+            for line in records:
+                record = json.loads(line)
+                rng = random.Random(f"{seed}|sparse|{record['id']}")
+                variant = thin_record(record, rng, rng.uniform(*SPARSE_KEEP_RATE), rng.choice(SPARSE_SENTENCES))
+                check_record(variant)
+                handle.write(json.dumps(variant, ensure_ascii=False) + "\n")
+                n += 1
+        os.replace(part, final)
+        counts[split] = n
+    return counts
 
 
 def load_sources(moby_dir: str | None, domains: set[str]) -> list[SourceDoc]:
@@ -521,7 +547,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-docs", type=int, default=800, help="documents in dev, test and heldout each")
     parser.add_argument("--moby-dir", default=None, help="folder with Moby-Dick chapter_*.txt")
     parser.add_argument("--domains", default="speech,fiction,technical,glossary")
+    parser.add_argument("--sparse-only", action="store_true",
+                        help="only derive the *-sparse splits from the splits already in --out")
     args = parser.parse_args(argv)
+    if args.sparse_only:
+        print(json.dumps(write_sparse_splits(Path(args.out), args.seed)))
+        return 0
     sources = load_sources(args.moby_dir, set(args.domains.split(",")))
     if not sources:
         print("build_data: no source text found", file=sys.stderr)

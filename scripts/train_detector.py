@@ -34,6 +34,7 @@ from repair.detect import (  # noqa: E402
     word_labels,
 )
 from repair.encoder import rename_bert_weights  # noqa: E402
+from repair.spinner import SPARSE_KEEP_RATE, SPARSE_SENTENCES, thin_record  # noqa: E402
 from repair.detect_metrics import calibrate, clean_flags_by_domain, figures, gold_from_record  # noqa: E402
 
 HEADS = ("document", "first", "local_features", "encoder_only", "features_only")
@@ -84,6 +85,9 @@ def arguments(argv=None):
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in --runs")
+    parser.add_argument("--sparse-share", type=float, default=0.0,
+                        help="share of training documents replaced by a sparsely spun variant (1-3 sentences "
+                             "or the whole text, 5-30%% of its swaps kept; repair.spinner.thin_record)")
     parser.add_argument("--init", type=Path, default=None,
                         help="start from the trained weights in this model folder (when --runs holds no checkpoint)")
     return parser.parse_args(argv)
@@ -166,6 +170,7 @@ def main(argv=None) -> int:
     last_checkpoint = time.time()
     running, seen_words, log_started = {h: 0.0 for h in HEADS}, 0, time.time()
     ce = torch.nn.CrossEntropyLoss()
+    sparse_rng = random.Random(f"{args.seed}|sparse|{step}")
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # finish the step, checkpoint, leave
     while elapsed < budget and (not args.max_steps or step < args.max_steps) and not stop:
@@ -177,6 +182,9 @@ def main(argv=None) -> int:
                 random.Random(args.seed + epoch).shuffle(order)
             record = train[order[position]]
             position += 1
+            if args.sparse_share and sparse_rng.random() < args.sparse_share:
+                record = thin_record(record, sparse_rng, sparse_rng.uniform(*SPARSE_KEEP_RATE),
+                                     sparse_rng.choice(SPARSE_SENTENCES + (None,)))
             encoded = detector.encode(record["spun"], lambda units, r=record: word_labels(units, r["edits"]))
             if not encoded.windows:
                 continue
