@@ -128,7 +128,7 @@ def rerank(text: str, decisions: Sequence, scorer: CausalLMScorer, settings: Rer
     out = []
     for decision, top, first, count in plans:
         keep_lp = scores[first]
-        moved = [replace(c, score=c.score + settings.weight * (lp - keep_lp))
+        moved = [replace(c, score=c.score + settings.weight * (lp - keep_lp), lm=c.lm + settings.weight * (lp - keep_lp))
                  for c, lp in zip(top, scores[first + 1:first + count])]
         out.append(replace(decision, ranked=tuple(sorted(moved, key=lambda c: -c.score))))
     return out

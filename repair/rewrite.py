@@ -86,6 +86,11 @@ class Scored:
     model_logp: float
     fit: float
     listed: bool = True  # a thesaurus neighbour of the spun text (lexicon or WordNet), not only the model's idea
+    lm: float = 0.0  # what ``--rerank lm`` added (kept apart so settings can be re-tuned without the LM)
+
+    def rescored(self, settings: "DecideConfig") -> "Scored":
+        """The same evidence combined under other decision settings."""
+        return replace(self, score=self.model_logp + settings.fit_weight * self.fit + self.lm)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,11 @@ class Decision:
     span: Span
     keep: Scored
     ranked: tuple[Scored, ...]  # non-keep candidates, best first
+
+    def rescored(self, settings: DecideConfig) -> "Decision":
+        """Keep and candidates scored under ``settings``, best first."""
+        ranked = sorted((c.rescored(settings) for c in self.ranked), key=lambda c: -c.score)
+        return Decision(self.span, self.keep.rescored(settings), tuple(ranked))
 
 
 @dataclass(frozen=True)
@@ -849,19 +859,17 @@ class Seq2SeqRewriter:
         keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam,
                                            [text[s.start:s.end] for s in spans])
         decisions = []
-        w = self.decide.fit_weight
         for k, span in enumerate(spans):
             left, right = contexts[k]
             keep_fit = self.source.fit(left, keys[k], right)
-            keep = Scored(keys[k], keep_lp[k] + w * keep_fit, keep_lp[k], keep_fit)
+            keep = Scored(keys[k], 0.0, keep_lp[k], keep_fit)
             ranked = []
             for option, lp in scores[k].items():
                 option = option.lower().strip()
                 if option and option != keys[k]:
                     fit = self.source.fit(left, option, right)
-                    ranked.append(Scored(option, lp + w * fit, lp, fit, option in listed[k]))
-            ranked.sort(key=lambda c: -c.score)
-            decisions.append(Decision(span, keep, tuple(ranked)))
+                    ranked.append(Scored(option, 0.0, lp, fit, option in listed[k]))
+            decisions.append(Decision(span, keep, tuple(ranked)).rescored(self.decide))
         return decisions
 
     # ---- deciding

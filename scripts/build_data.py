@@ -39,8 +39,8 @@ from repair.spinner import PROFILES, Spinner, paraphrase_table  # noqa: E402
 SPLITS = ("train", "dev", "test")
 SPLIT_SHARES = (0.8, 0.1, 0.1)
 PROFILE_MIX = {"clean": 0.3, "light": 0.25, "heavy": 0.2, "phrase": 0.25}
-TOOLS_PER_SPLIT = {"train": 40, "dev": 12, "test": 12, "heldout": 12}
-TOOL_SEED_BASE = {"train": 0, "dev": 10_000, "test": 20_000, "heldout": 30_000}
+TOOLS_PER_SPLIT = {"train": 40, "dev": 12, "test": 12, "heldout": 12, "dev-heldout": 12}
+TOOL_SEED_BASE = {"train": 0, "dev": 10_000, "test": 20_000, "heldout": 30_000, "dev-heldout": 40_000}
 HELDOUT_SHARE = 0.15
 # target share of each domain in every split (small domains get more spun variants per chunk in train)
 DOMAIN_SHARE = {"speech": 0.35, "technical": 0.35, "fiction": 0.15, "glossary": 0.15}
@@ -306,7 +306,7 @@ class ToolBox:
         key = (split, profile, number)
         if key not in self._tools:
             seed = TOOL_SEED_BASE[split] + number
-            if split == "heldout":
+            if split.endswith("heldout"):
                 # only ~15% of originals are usable here: such tools swap all they know
                 eager = replace(PROFILES[profile], word_rate=(0.85, 1.0), function_rate=(0.85, 1.0),
                                 coverage=1.0, table_share=1.0)
@@ -449,7 +449,9 @@ class Stats:
 
 
 # ---------------------------------------------------------------------- build
-def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_docs: int, log=print) -> dict:
+def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_docs: int, log=print,
+          only: frozenset = frozenset()) -> dict:
+    """Write every split (or just those in ``only``, leaving the rest and stats.json alone)."""
     started = time.time()
     chunks_by_split: dict[str, list[Chunk]] = {s: [] for s in SPLITS}
     for doc in sources:
@@ -465,6 +467,13 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
         plan[split] = [(c, draw_profiles(rng, 1)[0], 0) for c in balanced_sample(chunks_by_split[split], eval_docs, rng)]
     held_chunks = balanced_sample(chunks_by_split["test"], eval_docs, random.Random(f"{seed}|heldout"))
     plan["heldout"] = [(c, draw_profiles(rng, 1)[0], 0) for c in held_chunks]
+    # held-out originals in dev texts, by other tools: for tuning what must work on unseen swaps
+    # (own random streams, so the splits above are the same with or without it)
+    dev_held_rng = random.Random(f"{seed}|dev-heldout")
+    plan["dev-heldout"] = [(c, draw_profiles(dev_held_rng, 1)[0], 0)
+                           for c in balanced_sample(chunks_by_split["dev"], eval_docs, dev_held_rng)]
+    if only:
+        plan = {split: items for split, items in plan.items() if split in only}
 
     out.mkdir(parents=True, exist_ok=True)
     stats = Stats()
@@ -490,6 +499,10 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
             written.append((pairs_part, out / f"{split}.pairs.jsonl"))
         else:
             pairs_part.unlink()
+    if only:
+        for part, final in written:
+            os.replace(part, final)
+        return stats.summary()
     summary = stats.summary()
     summary["seed"] = seed
     summary["heldout_originals"] = len(heldout)
@@ -547,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-docs", type=int, default=800, help="documents in dev, test and heldout each")
     parser.add_argument("--moby-dir", default=None, help="folder with Moby-Dick chapter_*.txt")
     parser.add_argument("--domains", default="speech,fiction,technical,glossary")
+    parser.add_argument("--only", default="", help="comma-separated splits to write (default: all)")
     parser.add_argument("--sparse-only", action="store_true",
                         help="only derive the *-sparse splits from the splits already in --out")
     args = parser.parse_args(argv)
@@ -558,8 +572,12 @@ def main(argv: list[str] | None = None) -> int:
         print("build_data: no source text found", file=sys.stderr)
         return 2
     print("sources: " + ", ".join(f"{k}={v}" for k, v in Counter(d.domain for d in sources).items()), flush=True)
+    only = frozenset(filter(None, args.only.split(",")))
     summary = build(Path(args.out), args.seed, sources, args.train_docs, args.eval_docs,
-                    log=lambda m: print(m, flush=True))
+                    log=lambda m: print(m, flush=True), only=only)
+    if only:
+        print(f"wrote {', '.join(sorted(only))} in {args.out}")
+        return 0
     print(json.dumps(summary["profiles"], indent=1))
     print(f"done in {summary['build_seconds']}s -> {args.out}")
     return 0

@@ -250,18 +250,9 @@ def score_cases(scored, settings: DecideConfig, missed: int = 0) -> dict:
             "gold_spans": gold_total, "distractors": distractor_total}
 
 
-def rescore(decisions, fit_weight: float):
-    """Recombine stored model log-probs and fits under another fit weight (no model run)."""
-    from repair.rewrite import Decision, Scored
-
-    def re(s: Scored) -> Scored:
-        return replace(s, score=s.model_logp + fit_weight * s.fit)
-
-    out = []
-    for d in decisions:
-        ranked = tuple(sorted((re(s) for s in d.ranked), key=lambda s: -s.score))
-        out.append(Decision(d.span, re(d.keep), ranked))
-    return out
+def rescore(decisions, settings: DecideConfig):
+    """Recombine stored model log-probs, fits and LM shares under other settings (no model run)."""
+    return [d.rescored(settings) for d in decisions]
 
 
 def score_edits(cases, edits_per_case, missed: int = 0) -> dict:
@@ -299,7 +290,8 @@ def evaluate(args) -> None:
 
     guard_data(Path(args.data))
     torch.set_num_threads(args.threads)
-    docs = read_docs(Path(args.data) / f"{args.split}.jsonl.gz", args.docs)
+    # several splits pool their documents: dev,dev-heldout tunes for seen and unseen swaps alike
+    docs = [d for split in args.split.split(",") for d in read_docs(Path(args.data) / f"{split}.jsonl.gz", args.docs)]
     missed = 0
     if args.spans == "detector":
         from repair.components import load_component, read_component_config
@@ -329,8 +321,6 @@ def evaluate(args) -> None:
     if args.context is not None:
         rewriter.with_context(args.context)
     if args.rerank != "none":
-        if args.tune:
-            fail("--rerank cannot be combined with --tune (the tuning grid recombines scores without the LM)")
         from repair.rerank import RerankSettings, load_reranker
 
         rewriter = rewriter.with_reranker(load_reranker(args.rerank), RerankSettings(candidates=args.rerank_candidates))
@@ -343,19 +333,19 @@ def evaluate(args) -> None:
     if args.tune:
         best = None
         for fit_weight in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
-            rescored = [(rescore(d, fit_weight), g) for d, g in scored]
+            weights = replace(settings, fit_weight=fit_weight)
+            rescored = [(rescore(d, weights), g) for d, g in scored]
             for margin in (-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
                 for consistency in (1.0, 3.0):
                     for unlisted in (args.unlisted or (0.0, 1.0, 2.0, 4.0, 8.0)):
-                        trial = replace(settings, fit_weight=fit_weight, keep_margin=margin,
-                                        consistency_margin=consistency, unlisted_margin=unlisted)
+                        trial = replace(weights, keep_margin=margin, consistency_margin=consistency,
+                                        unlisted_margin=unlisted)
                         figures = score_cases(rescored, trial, missed)
                         if best is None or figures["f0.5"] > best[1]["f0.5"]:
                             best = (trial, figures)
         settings = best[0]
         print("tuned:", json.dumps(asdict(settings)), flush=True)
-    # the LM's share of a reranked score is not stored apart, so reranked decisions stay as scored
-    final = [d for d, _ in scored] if args.rerank != "none" else [rescore(d, settings.fit_weight) for d, _ in scored]
+    final = [rescore(d, settings) for d, _ in scored]
     report["rewriter"] = score_edits(cases, [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)],
                                      missed)
     report["rewriter"]["seconds"] = round(seconds, 1)

@@ -132,6 +132,21 @@ def test_a_recurring_spun_word_is_restored_the_same_way():
     assert chosen[(0, 4)].text == chosen[(30, 34)].text == "company"
 
 
+def test_rescoring_recombines_the_evidence_and_keeps_the_lm_share_apart():
+    span = Span(0, 4, "firm", 1.0)
+    keep = Scored("firm", 0.0, -1.0, -3.0)
+    fits = Scored("company", 0.0, -2.0, 0.0, lm=0.5)  # the model doubts it, the neighbours like it
+    likely = Scored("business", 0.0, -1.2, -4.0)
+    decision = Decision(span, keep, (fits, likely))
+    by_model = decision.rescored(DecideConfig(fit_weight=0.0))
+    assert [c.text for c in by_model.ranked] == ["business", "company"]
+    assert by_model.ranked[1].score == pytest.approx(-1.5)  # -2.0 + the LM's 0.5
+    by_fit = decision.rescored(DecideConfig(fit_weight=1.0))
+    assert [c.text for c in by_fit.ranked] == ["company", "business"]
+    assert by_fit.keep.score == pytest.approx(-4.0)
+    assert by_fit.ranked[0].lm == 0.5
+
+
 def test_tiny_training_run_end_to_end(tmp_path):
     """Train a few steps on toy data, save, reload, and rewrite with the reloaded model."""
     import scripts.train_rewriter as trainer
