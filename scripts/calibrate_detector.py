@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data"))
     parser.add_argument("--model", type=Path, default=Path("models/detector"))
-    parser.add_argument("--docs", type=int, default=600, help="dev documents to calibrate on")
+    parser.add_argument("--docs", type=int, default=600, help="documents of each calibration split")
+    parser.add_argument("--calibrate-on", nargs="+", default=["dev"],
+                        help="splits pooled for calibration (e.g. dev dev-sparse: whole documents and short, lightly spun ones)")
     parser.add_argument("--report-docs", type=int, default=400, help="documents of each reported split")
     parser.add_argument("--report", nargs="*", default=["test", "heldout"])
     parser.add_argument("--limit", type=float, default=CLEAN_FLAGS_PER_1000)
@@ -157,11 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     # the scores depend on the weights alone, not on the threshold settings saved beside them
     fingerprint = hashlib.sha256((args.model / "model.safetensors").read_bytes()).hexdigest()[:8]
     cache = args.out.parent / "calibration-cache"
-    dev = ScoredSplit(detector, read_docs(args.data / "dev.jsonl.gz", args.docs),
-                      cache / f"dev-{args.docs}-{fingerprint}.json.gz")
+    dev = ScoredSplit(detector, [r for name in args.calibrate_on for r in read_docs(args.data / f"{name}.jsonl.gz", args.docs)],
+                      cache / f"{'+'.join(args.calibrate_on)}-{args.docs}-{fingerprint}.json.gz")
     clean_spins = [sum(w.spin for w in s) / max(len(s), 1) for s, g in zip(dev.scores, dev.golds) if g.clean]
     prior_spin = round(statistics.median(clean_spins), 4)
-    print(f"dev: {len(dev.golds)} documents scored in {time.time() - started:.0f}s; "
+    print(f"{'+'.join(args.calibrate_on)}: {len(dev.golds)} documents scored in {time.time() - started:.0f}s; "
           f"median clean document spin {prior_spin}", flush=True)
 
     plain, gated_by_base = search(dev, args.limit, args.per_domain, prior_spin)
@@ -180,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         gated = max(gated_by_base.values(), key=lambda g: g[0])
     chosen = gated if gated[0] > plain[0] else plain
+    pool = "+".join(args.calibrate_on)
     report = {"limit": args.limit, "per_domain": args.per_domain, "dev_docs": len(dev.golds),
-              "rows": [row("dev (ungated)", dev, plain[1], None), row("dev (gated)", dev, gated[1], gated[2])]}
+              "calibrated_on": args.calibrate_on,
+              "rows": [row(f"{pool} (ungated)", dev, plain[1], None), row(f"{pool} (gated)", dev, gated[1], gated[2])]}
     for name in args.report:
         path = args.data / f"{name}.jsonl.gz"
         if not path.is_file():

@@ -79,6 +79,9 @@ def arguments(argv=None):
     parser.add_argument("--warmup-steps", type=int, default=20)
     parser.add_argument("--encoder-layers", type=int, default=DEFAULT_CONFIG["encoder_layers"])
     parser.add_argument("--trainable-layers", type=int, default=DEFAULT_CONFIG["trainable_layers"])
+    parser.add_argument("--scratch", type=int, nargs=3, metavar=("HIDDEN", "HEADS", "FFN"), default=None,
+                        help="train an encoder of this shape from scratch (--encoder-layers layers, all trained) "
+                             "instead of fine-tuning MiniLM")
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_CONFIG["max_tokens"])
     parser.add_argument("--dev-docs", type=int, default=600, help="dev documents for ablations and calibration")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
@@ -110,6 +113,9 @@ def main(argv=None) -> int:
         fail("--device cuda but no GPU is visible")
     config = {"encoder_layers": args.encoder_layers, "trainable_layers": args.trainable_layers,
               "max_tokens": args.max_tokens}
+    if args.scratch:
+        config.update(pretrained=False, hidden=args.scratch[0], heads=args.scratch[1], ffn=args.scratch[2],
+                      trainable_layers=args.encoder_layers)
     detector = TaggerDetector.fresh(config, lexicon_folder=args.lexicon, device=args.device)
     if detector.features.is_frequency_only:
         print("warning: no lexicon found; reverse-thesaurus features are zero", file=sys.stderr, flush=True)

@@ -210,6 +210,28 @@ def test_tiny_training_run_saves_and_reloads(tmp_path):
     assert detector.detect("   ", 0.5) == []
 
 
+def test_tiny_from_scratch_encoder_ships_all_its_weights(tmp_path):
+    """The issue's comparison model: a small encoder of its own shape, trained from nothing."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_split(data, "train", records(8))
+    write_split(data, "dev", records(4))
+    out = tmp_path / "scratch"
+    trainer = load_script("train_detector")
+    assert trainer.main(["--data", str(data), "--out", str(out), "--runs", str(tmp_path / "runs"),
+                         "--lexicon", str(tmp_path / "none"), "--batch-tokens", "200", "--dev-docs", "4",
+                         "--threads", "1", "--max-steps", "2", "--scratch", "32", "2", "64",
+                         "--encoder-layers", "1"]) == 0
+    from safetensors.torch import load_file
+
+    state = load_file(str(out / "model.safetensors"))
+    assert state["encoder.word.weight"].shape[1] == 32  # embeddings are ours too: nothing pretrained
+    detector = load_component(out)
+    assert detector.config["pretrained"] is False
+    spun, _ = spin(SENTENCES[0])
+    assert all(spun[s.start:s.end] == s.text for s in detector.detect(spun, 0.0))
+
+
 # ------------------------------------------------------------------ the shipped model
 
 needs_model = pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), reason="models/detector not trained yet")
