@@ -12,7 +12,11 @@ Clean prose comes from installed packages (nothing is downloaded at build time):
 Sources are split by SOURCE document into train/dev/test, then chunked into 100-500-word
 documents and spun by tools of every profile (repair/spinner.py). The ``heldout`` split spins
 test-source chunks with only the held-out originals (~15% of thesaurus/table originals by
-word), which train/dev/test spinners never use.
+word), which train/dev/test spinners never use; ``dev-heldout`` does the same to dev-source
+chunks with other tools, for tuning what must also work on unseen swaps. ``{dev,test,heldout}-sparse``
+cut each document of those splits to 1-3 sentences keeping 5-30% of its swaps
+(``repair.spinner.thin_record``): lightly spun short texts, where the document says little.
+``--only SPLITS`` rewrites just those splits; ``--sparse-only`` derives the sparse ones again.
 """
 from __future__ import annotations
 
