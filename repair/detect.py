@@ -115,13 +115,14 @@ def plan_windows(units: DocumentUnits, pieces: Sequence[Sequence[int]], budget: 
 
 
 def encode_document(text: str, vocabulary: WordPieces, features: LexicalFeatures, max_tokens: int,
-                    labels_for=None) -> EncodedDocument:
+                    labels_for=None, columns: Sequence[int] = tuple(range(NUM_FEATURES))) -> EncodedDocument:
+    """``columns``: which of FEATURE_NAMES the model reads (a model keeps the features it was trained on)."""
     units = split_units(text)
     texts = [u.text for u in units.units]
     ids = vocabulary.pieces_many(texts) if texts else []
     unk = vocabulary.unk_id
     pieces = tuple(tuple(p[:MAX_PIECES_PER_WORD]) if p else (unk,) for p in ids)
-    rows = tuple(tuple(r) for r in features.compute(units))
+    rows = tuple(tuple(r[c] for c in columns) for r in features.compute(units))
     windows = tuple(plan_windows(units, pieces, max_tokens - 2))
     labels = tuple(labels_for(units)) if labels_for else None
     return EncodedDocument(units, pieces, rows, windows, labels)
@@ -140,7 +141,8 @@ def word_labels(units: DocumentUnits, edits: Iterable[dict]) -> list[int]:
     return labels
 
 
-def collate(documents: Sequence[EncodedDocument], cls_id: int, sep_id: int, pad_id: int):
+def collate(documents: Sequence[EncodedDocument], cls_id: int, sep_id: int, pad_id: int,
+            feature_width: int = NUM_FEATURES):
     """Tensors for a batch of whole documents (all windows of each), plus the word bookkeeping
     the document-level pass needs: which document and which word type each word belongs to."""
     import torch
@@ -173,7 +175,7 @@ def collate(documents: Sequence[EncodedDocument], cls_id: int, sep_id: int, pad_
     first_t = torch.zeros((batch, length), dtype=torch.bool)
     # word_index was filled in word order, so its items line up with word numbers
     rows_in_order = [documents[d].features[i] for d, i in word_index]
-    word_features = torch.tensor(rows_in_order or [[0.0] * NUM_FEATURES], dtype=torch.float32)
+    word_features = torch.tensor(rows_in_order or [[0.0] * feature_width], dtype=torch.float32)
     word_labels_t = torch.tensor([documents[d].labels[i] if documents[d].labels is not None else 0
                                   for d, i in word_index] or [0], dtype=torch.long)
     for r, (ids, owner, first) in enumerate(rows):
@@ -214,7 +216,8 @@ def build_network(config: dict, encoder=None):
         hidden = config["head_hidden"]
         return nn.Sequential(nn.Linear(inputs, hidden), nn.GELU(), nn.Dropout(0.1), nn.Linear(hidden, len(LABELS)))
 
-    local = [i for i, name in enumerate(FEATURE_NAMES) if name not in DOCUMENT_LEXICAL_FEATURES]
+    names = config["features"]
+    local = [i for i, name in enumerate(names) if name not in DOCUMENT_LEXICAL_FEATURES]
 
     class TaggerNetwork(nn.Module):
         def __init__(self):
@@ -222,12 +225,12 @@ def build_network(config: dict, encoder=None):
             self.encoder = encoder
             size = encoder.hidden_size
             self.register_buffer("local_features", torch.tensor(local, dtype=torch.long), persistent=False)
-            self.head_first = mlp(size + NUM_FEATURES)
-            self.head_document = mlp(size + NUM_FEATURES + len(DOC_FEATURE_NAMES))
+            self.head_first = mlp(size + len(names))
+            self.head_document = mlp(size + len(names) + len(DOC_FEATURE_NAMES))
             # probes for the ablations: trained on detached inputs, so they never shape the encoder
             self.probe_encoder = nn.Linear(size, len(LABELS))
             self.probe_local = mlp(size + len(local))
-            self.probe_features = mlp(NUM_FEATURES + len(DOC_FEATURE_NAMES))
+            self.probe_features = mlp(len(names) + len(DOC_FEATURE_NAMES))
 
         def forward(self, batch: dict, probes: bool = False) -> dict:
             ids = batch["input_ids"]
@@ -323,8 +326,14 @@ class DocumentGate:
         return self.spin_of(sum(w.spin for w in scores), len(scores))
 
     def spin_of(self, total_spin, words):
-        """Document spin from the sum of its word spins and its word count (numbers or arrays)."""
-        return (total_spin + self.prior_words * self.prior_spin) / (words + self.prior_words)
+        """Document spin from the sum of its word spins and its word count (numbers or arrays);
+        a text without words has none."""
+        denominator = words + self.prior_words
+        if isinstance(denominator, (int, float)):
+            denominator = denominator or 1
+        else:
+            denominator = denominator.clip(min=1)
+        return (total_spin + self.prior_words * self.prior_spin) / denominator
 
     def threshold_for(self, scores: Sequence["WordScore"], threshold: float) -> float:
         """The word threshold for this document: never above the caller's own."""
@@ -358,6 +367,7 @@ class TaggerDetector:
         self.batch_tokens = batch_tokens
         self.head = "document"
         self.gate = DocumentGate.from_config(self.config.get("document_gate"))
+        self.feature_columns = tuple(FEATURE_NAMES.index(name) for name in self.config["features"])
 
     # ---- building, saving, loading
 
@@ -380,7 +390,7 @@ class TaggerDetector:
         if not config_path.is_file() or not weights_path.is_file():
             raise ComponentError(f"{folder} holds no trained tagger ({config_path.name} and {WEIGHTS_FILE} needed)")
         config = {**DEFAULT_CONFIG, **json.loads(config_path.read_text(encoding="utf-8"))}
-        if config.get("features") != list(FEATURE_NAMES):
+        if not set(config.get("features") or ()) <= set(FEATURE_NAMES):
             raise ComponentError(f"{folder} was trained on other features than this version computes")
         _set_threads(threads)
         network = build_network(config)
@@ -411,11 +421,12 @@ class TaggerDetector:
     # ---- inference
 
     def encode(self, text: str, labels_for=None) -> EncodedDocument:
-        return encode_document(text, self.vocabulary, self.features, self.config["max_tokens"], labels_for)
+        return encode_document(text, self.vocabulary, self.features, self.config["max_tokens"], labels_for,
+                               self.feature_columns)
 
     def batch(self, documents: Sequence[EncodedDocument]) -> dict:
         v = self.vocabulary
-        data = collate(documents, v.cls_id, v.sep_id, v.pad_id)
+        data = collate(documents, v.cls_id, v.sep_id, v.pad_id, len(self.feature_columns))
         return {k: (v.to(self.device) if hasattr(v, "to") else v) for k, v in data.items()}
 
     def word_scores_many(self, texts: Sequence[str]) -> list[list[WordScore]]:

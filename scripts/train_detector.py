@@ -82,6 +82,8 @@ def arguments(argv=None):
     parser.add_argument("--scratch", type=int, nargs=3, metavar=("HIDDEN", "HEADS", "FFN"), default=None,
                         help="train an encoder of this shape from scratch (--encoder-layers layers, all trained) "
                              "instead of fine-tuning MiniLM")
+    parser.add_argument("--drop-features", nargs="*", default=[], metavar="NAME",
+                        help="lexical features (repair.detect_features.FEATURE_NAMES) the model does not read, for ablations")
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_CONFIG["max_tokens"])
     parser.add_argument("--dev-docs", type=int, default=600, help="dev documents for ablations and calibration")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: time budget only)")
@@ -94,6 +96,36 @@ def arguments(argv=None):
     parser.add_argument("--init", type=Path, default=None,
                         help="start from the trained weights in this model folder (when --runs holds no checkpoint)")
     return parser.parse_args(argv)
+
+
+def widen_heads(state: dict, network, old_names: list[str], new_names: list[str]) -> dict:
+    """The heads' first layers of a model trained on ``old_names`` features, laid out for
+    ``new_names``: a feature the old model never had starts with zero weights, so the widened
+    model begins exactly where the old one stopped."""
+    from repair.detect import DOC_FEATURE_NAMES, DOCUMENT_LEXICAL_FEATURES
+
+    if list(old_names) == list(new_names):
+        return state
+    hidden = [f"hidden{i}" for i in range(network.encoder.hidden_size)]
+    doc = list(DOC_FEATURE_NAMES)
+
+    def local(names):
+        return [n for n in names if n not in DOCUMENT_LEXICAL_FEATURES]
+
+    layouts = {"head_first.0.weight": lambda n: hidden + n, "head_document.0.weight": lambda n: hidden + n + doc,
+               "probe_local.0.weight": lambda n: hidden + local(n), "probe_features.0.weight": lambda n: n + doc}
+    widened = dict(state)
+    current = network.state_dict()
+    for key, layout in layouts.items():
+        if key not in state:
+            continue
+        old_columns = {name: i for i, name in enumerate(layout(list(old_names)))}
+        new = current[key].new_zeros(current[key].shape).to(state[key].dtype)
+        for j, name in enumerate(layout(list(new_names))):
+            if name in old_columns:
+                new[:, j] = state[key][:, old_columns[name]]
+        widened[key] = new
+    return widened
 
 
 def lr_factor(step: int, fraction: float, warmup: int) -> float:
@@ -113,6 +145,13 @@ def main(argv=None) -> int:
         fail("--device cuda but no GPU is visible")
     config = {"encoder_layers": args.encoder_layers, "trainable_layers": args.trainable_layers,
               "max_tokens": args.max_tokens}
+    if args.drop_features:
+        from repair.detect_features import FEATURE_NAMES
+
+        unknown = sorted(set(args.drop_features) - set(FEATURE_NAMES))
+        if unknown:
+            fail(f"unknown feature(s) {', '.join(unknown)} (choose from {', '.join(FEATURE_NAMES)})")
+        config["features"] = [n for n in FEATURE_NAMES if n not in args.drop_features]
     if args.scratch:
         config.update(pretrained=False, hidden=args.scratch[0], heads=args.scratch[1], ffn=args.scratch[2],
                       trainable_layers=args.encoder_layers)
@@ -152,6 +191,8 @@ def main(argv=None) -> int:
         from safetensors.torch import load_file
 
         shipped = rename_bert_weights(load_file(str(args.init / WEIGHTS_FILE)))
+        old_names = json.loads((args.init / "component.json").read_text(encoding="utf-8"))["features"]
+        shipped = widen_heads(shipped, network, old_names, detector.config["features"])
         network.load_state_dict({k: v.float() for k, v in shipped.items()}, strict=False)
         print(f"starting from the trained weights in {args.init} ({len(shipped)} tensors)", flush=True)
 

@@ -278,6 +278,7 @@ def test_shipped_model_flags_the_obvious_spun_word(shipped, sentence, spun_word)
 def test_shipped_model_leaves_clean_paragraph_alone(shipped):
     threshold = json.loads((SHIPPED / "component.json").read_text())["threshold"]
     assert shipped.detect(CLEAN_PARAGRAPH, threshold) == []
+    assert shipped.detect("... !! --", threshold) == []  # no words at all
 
 
 def _scores(spins):
@@ -297,6 +298,8 @@ def test_document_gate_lowers_the_threshold_only_in_a_document_that_looks_spun()
     # and it never raises a threshold the caller set lower
     assert gate.threshold_for(spun_document, 0.2) == 0.2
     assert gate.signature == "0.1->0.35"
+    # a text without words (punctuation only) has no spin, with or without a prior
+    assert DocumentGate(spin=0.04, threshold=0.45, prior_words=0, prior_spin=0.01).threshold_for([], 0.7) == 0.7
 
 
 def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
