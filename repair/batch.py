@@ -832,11 +832,12 @@ def run_ray(documents: Iterable[Document], factory, jobs: int, batch_size: int) 
     except ImportError:
         raise BatchError("--engine ray needs Ray: pip install 'spun-repair[ray]'") from None
     if not ray.is_initialized():
-        options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+        # Ray's own notices (token auth, progress bars) mean nothing to a batch user: errors only
+        options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
         if not os.environ.get("RAY_ADDRESS"):
             options["num_cpus"] = max(jobs, 1)  # local mode: as many actors as asked, no more
         ray.init(**options)
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
