@@ -106,8 +106,10 @@ def _candidate_text(candidate) -> str:
 class LexicalFeatures:
     """Computes the FEATURE_NAMES matrix for a document; caches per word type."""
 
-    def __init__(self, lexicon):
+    def __init__(self, lexicon, names=FEATURE_NAMES):
+        """``names``: the features a model reads; the costly ones it does not are left at zero."""
         self.lexicon = lexicon
+        self.pairs = "pair_gain" in names
         self.has_fit = callable(getattr(lexicon, "fit", None))
         self._zipf = lru_cache(maxsize=200_000)(self._zipf_uncached)
         self._originals = lru_cache(maxsize=200_000)(self._originals_uncached)
@@ -172,7 +174,7 @@ class LexicalFeatures:
         # a spinner going word by word through a term swaps both its words, and then neither word's
         # own fit with its (also swapped) neighbour says much; the pair restored together does
         pair_gain = [0.0] * len(words)
-        if self.has_fit:
+        if self.has_fit and self.pairs:
             for k in range(len(words) - 1):
                 first, second = originals[k][:PAIR_ORIGINALS], originals[k + 1][:PAIR_ORIGINALS]
                 if not first or not second or words[k + 1][1].sentence != words[k][1].sentence:
