@@ -377,8 +377,7 @@ class TaggerDetector:
         network = build_network(config)
         freeze_base(network, config)
         folder = lexicon_folder if lexicon_folder is not None else default_model_dir() / "lexicon"
-        features = LexicalFeatures(load_lexicon(folder), config["features"])
-        return cls(network.to(device), WordPieces.load(), features, config, device)
+        return cls(network.to(device), WordPieces.load(), LexicalFeatures(load_lexicon(folder)), config, device)
 
     @classmethod
     def from_pretrained(cls, folder: os.PathLike | str, device: str = "cpu", quantize: bool | None = None,
@@ -402,7 +401,7 @@ class TaggerDetector:
             raise ComponentError(f"{weights_path} lacks {len(missing)} trained weights (e.g. {missing[0]})")
         network.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         network.eval()
-        features = LexicalFeatures(load_lexicon(_find_lexicon(folder, config, lexicon_folder)), config["features"])
+        features = LexicalFeatures(load_lexicon(_find_lexicon(folder, config, lexicon_folder)))
         if config.get("lexicon_features") and features.is_frequency_only:
             raise ComponentError(f"{folder} was trained with the shared lexicon, which was not found "
                                  f"(looked for {config['lexicon']} beside it and in {default_model_dir()})")

@@ -35,11 +35,9 @@ FEATURE_NAMES = (
     "capitalised",      # capital letter not at a sentence start: names are rarely spun
     "sentence_start",
     "numeric",
-    "pair_gain",        # both words of a pair swapped back give a far likelier bigram ("irregular woodland")
 )
 NUM_FEATURES = len(FEATURE_NAMES)
 TOP_ORIGINALS = 5
-PAIR_ORIGINALS = 3  # originals tried per word of a pair
 STRONG_PRIOR = 0.25  # zipf_gain above this (1.5 zipf) counts toward the document's spin rate
 
 
@@ -106,10 +104,8 @@ def _candidate_text(candidate) -> str:
 class LexicalFeatures:
     """Computes the FEATURE_NAMES matrix for a document; caches per word type."""
 
-    def __init__(self, lexicon, names=FEATURE_NAMES):
-        """``names``: the features a model reads; the costly ones it does not are left at zero."""
+    def __init__(self, lexicon):
         self.lexicon = lexicon
-        self.pairs = "pair_gain" in names
         self.has_fit = callable(getattr(lexicon, "fit", None))
         self._zipf = lru_cache(maxsize=200_000)(self._zipf_uncached)
         self._originals = lru_cache(maxsize=200_000)(self._originals_uncached)
@@ -171,23 +167,6 @@ class LexicalFeatures:
                     for j in range(k, k + n):
                         phrase_gain[j] = max(phrase_gain[j], gain)
 
-        # a spinner going word by word through a term swaps both its words, and then neither word's
-        # own fit with its (also swapped) neighbour says much; the pair restored together does
-        pair_gain = [0.0] * len(words)
-        if self.has_fit and self.pairs:
-            for k in range(len(words) - 1):
-                first, second = originals[k][:PAIR_ORIGINALS], originals[k + 1][:PAIR_ORIGINALS]
-                if not first or not second or words[k + 1][1].sentence != words[k][1].sentence:
-                    continue
-                try:
-                    spun = self.lexicon.bigram_logp(lower[k], lower[k + 1])
-                    best = max(self.lexicon.bigram_logp(a, b) for a in first for b in second)
-                except Exception:
-                    continue
-                gain = min(max(best - spun, 0.0), 10.0) / 10.0
-                pair_gain[k] = max(pair_gain[k], gain)
-                pair_gain[k + 1] = max(pair_gain[k + 1], gain)
-
         total = max(len(words), 1)
         doc_prior_rate = sum(g > STRONG_PRIOR for g in gains) / total
         doc_absent_rate = sum(absent) / total
@@ -221,6 +200,5 @@ class LexicalFeatures:
                 1.0 if unit.text[:1].isupper() and not sentence_start else 0.0,
                 1.0 if sentence_start else 0.0,
                 1.0 if unit.text.isdigit() else 0.0,
-                pair_gain[k],
             ]
         return rows

@@ -98,10 +98,10 @@ def arguments(argv=None):
     return parser.parse_args(argv)
 
 
-def widen_heads(state: dict, network, old_names: list[str], new_names: list[str]) -> dict:
+def relayout_heads(state: dict, network, old_names: list[str], new_names: list[str]) -> dict:
     """The heads' first layers of a model trained on ``old_names`` features, laid out for
-    ``new_names``: a feature the old model never had starts with zero weights, so the widened
-    model begins exactly where the old one stopped."""
+    ``new_names`` (features added to FEATURE_NAMES since, or dropped for an ablation): a feature
+    the old model never had starts with zero weights, so an added one changes nothing at first."""
     from repair.detect import DOC_FEATURE_NAMES, DOCUMENT_LEXICAL_FEATURES
 
     if list(old_names) == list(new_names):
@@ -114,7 +114,7 @@ def widen_heads(state: dict, network, old_names: list[str], new_names: list[str]
 
     layouts = {"head_first.0.weight": lambda n: hidden + n, "head_document.0.weight": lambda n: hidden + n + doc,
                "probe_local.0.weight": lambda n: hidden + local(n), "probe_features.0.weight": lambda n: n + doc}
-    widened = dict(state)
+    laid_out = dict(state)
     current = network.state_dict()
     for key, layout in layouts.items():
         if key not in state:
@@ -124,8 +124,8 @@ def widen_heads(state: dict, network, old_names: list[str], new_names: list[str]
         for j, name in enumerate(layout(list(new_names))):
             if name in old_columns:
                 new[:, j] = state[key][:, old_columns[name]]
-        widened[key] = new
-    return widened
+        laid_out[key] = new
+    return laid_out
 
 
 def lr_factor(step: int, fraction: float, warmup: int) -> float:
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
 
         shipped = rename_bert_weights(load_file(str(args.init / WEIGHTS_FILE)))
         old_names = json.loads((args.init / "component.json").read_text(encoding="utf-8"))["features"]
-        shipped = widen_heads(shipped, network, old_names, detector.config["features"])
+        shipped = relayout_heads(shipped, network, old_names, detector.config["features"])
         network.load_state_dict({k: v.float() for k, v in shipped.items()}, strict=False)
         print(f"starting from the trained weights in {args.init} ({len(shipped)} tensors)", flush=True)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from repair.components import default_model_dir, load_component
-from repair.detect import WordScore, plan_windows, spans_from_scores, word_labels
+from repair.detect import TaggerDetector, WordScore, plan_windows, spans_from_scores, word_labels
 from repair.detect_features import FEATURE_NAMES, LexicalFeatures, _FrequencyOnlyLexicon, split_units
 from repair.detect_metrics import GoldDocument, figures, gold_from_record
 
@@ -228,6 +228,42 @@ def test_tiny_from_scratch_encoder_ships_all_its_weights(tmp_path):
     assert state["encoder.word.weight"].shape[1] == 32  # embeddings are ours too: nothing pretrained
     detector = load_component(out)
     assert detector.config["pretrained"] is False
+    spun, _ = spin(SENTENCES[0])
+    assert all(spun[s.start:s.end] == s.text for s in detector.detect(spun, 0.0))
+
+
+def test_continuing_with_fewer_features_keeps_the_weights_of_the_rest(tmp_path):
+    """--init from a model trained on more features (an ablation drops one): every kept
+    feature's head weights carry over, column for column."""
+    import torch
+    from safetensors.torch import load_file
+
+    from repair.detect_features import FEATURE_NAMES
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_split(data, "train", records(8))
+    write_split(data, "dev", records(4))
+    trainer = load_script("train_detector")
+    common = ["--data", str(data), "--lexicon", str(tmp_path / "none"), "--batch-tokens", "200",
+              "--dev-docs", "4", "--threads", "1", "--encoder-layers", "2", "--trainable-layers", "1"]
+    full, fewer = tmp_path / "full", tmp_path / "fewer"
+    assert trainer.main(common + ["--out", str(full), "--runs", str(tmp_path / "r1"), "--max-steps", "1"]) == 0
+    old = load_file(str(full / "model.safetensors"))
+    network = TaggerDetector.fresh({"encoder_layers": 2, "trainable_layers": 1,
+                                    "features": [n for n in FEATURE_NAMES if n != "zipf"]},
+                                   lexicon_folder=tmp_path / "none").network
+    names = json.loads((full / "component.json").read_text())["features"]
+    laid_out = trainer.relayout_heads(old, network, names, [n for n in names if n != "zipf"])
+    hidden = network.encoder.hidden_size
+    before, after = old["head_first.0.weight"], laid_out["head_first.0.weight"]
+    assert after.shape[1] == before.shape[1] - 1
+    assert torch.equal(after[:, :hidden], before[:, :hidden])
+    assert torch.equal(after[:, hidden:], before[:, hidden + 1:])  # zipf was the first feature
+    assert trainer.main(common + ["--out", str(fewer), "--runs", str(tmp_path / "r2"), "--max-steps", "1",
+                                  "--init", str(full), "--drop-features", "zipf"]) == 0
+    detector = load_component(fewer)
+    assert "zipf" not in detector.config["features"]
     spun, _ = spin(SENTENCES[0])
     assert all(spun[s.start:s.end] == s.text for s in detector.detect(spun, 0.0))
 
