@@ -341,7 +341,9 @@ class DocumentGate:
 
     @property
     def signature(self) -> str:
-        return f"{self.spin:g}->{self.threshold:g}"
+        """``spin->threshold``, plus the prior when there is one (it changes which texts open it)."""
+        prior = f"~{self.prior_words:g}w" if self.prior_words else ""
+        return f"{self.spin:g}->{self.threshold:g}{prior}"
 
 
 @dataclass(frozen=True)

@@ -333,7 +333,8 @@ def test_document_gate_lowers_the_threshold_only_in_a_document_that_looks_spun()
     assert gate.threshold_for(_scores([0.95] + [0.02] * 11), 0.7) == 0.7
     # and it never raises a threshold the caller set lower
     assert gate.threshold_for(spun_document, 0.2) == 0.2
-    assert gate.signature == "0.1->0.35"
+    assert gate.signature == "0.1->0.35~50w"
+    assert DocumentGate(spin=0.04, threshold=0.45, prior_words=0, prior_spin=0.01).signature == "0.04->0.45"
     # a text without words (punctuation only) has no spin, with or without a prior
     assert DocumentGate(spin=0.04, threshold=0.45, prior_words=0, prior_spin=0.01).threshold_for([], 0.7) == 0.7
 
@@ -347,7 +348,7 @@ def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
     scores = _scores([0.9, 0.4, 0.05] * 100)
     flagged = {s.start for s in detector.spans(text, scores, 0.7)}
     assert {w.start for w in scores if w.spin >= 0.35} == flagged
-    assert detector.signature_settings == {"doc-gate": "0.1->0.35"}
+    assert detector.signature_settings == {"doc-gate": "0.1->0.35~50w"}
     detector.gate = None
     assert {s.start for s in detector.spans(text, scores, 0.7)} == {w.start for w in scores if w.spin >= 0.7}
     assert detector.signature_settings == {}
