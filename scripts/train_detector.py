@@ -93,6 +93,9 @@ def arguments(argv=None):
     parser.add_argument("--sparse-share", type=float, default=0.0,
                         help="share of training documents replaced by a sparsely spun variant (1-3 sentences "
                              "or the whole text, 5-30%% of its swaps kept; repair.spinner.thin_record)")
+    parser.add_argument("--mask-words", type=float, default=0.0,
+                        help="share of words whose pieces the encoder sees as [MASK] in training (their features "
+                             "stay): it must judge a word by its context and the thesaurus, not by its identity")
     parser.add_argument("--init", type=Path, default=None,
                         help="start from the trained weights in this model folder (when --runs holds no checkpoint)")
     return parser.parse_args(argv)
@@ -126,6 +129,15 @@ def relayout_heads(state: dict, network, old_names: list[str], new_names: list[s
                 new[:, j] = state[key][:, old_columns[name]]
         laid_out[key] = new
     return laid_out
+
+
+def mask_words(encoded, mask_id: int, share: float, rng: random.Random):
+    """``encoded`` with a ``share`` of its words read as one [MASK] piece (labels and features kept)."""
+    from dataclasses import replace
+
+    pieces = tuple((mask_id,) if unit.is_word and rng.random() < share else p
+                   for unit, p in zip(encoded.units.units, encoded.pieces))
+    return replace(encoded, pieces=pieces)
 
 
 def lr_factor(step: int, fraction: float, warmup: int) -> float:
@@ -218,6 +230,7 @@ def main(argv=None) -> int:
     running, seen_words, log_started = {h: 0.0 for h in HEADS}, 0, time.time()
     ce = torch.nn.CrossEntropyLoss()
     sparse_rng = random.Random(f"{args.seed}|sparse|{step}")
+    mask_id = detector.vocabulary.tokenizer.token_to_id("[MASK]")
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # finish the step, checkpoint, leave
     while elapsed < budget and (not args.max_steps or step < args.max_steps) and not stop:
@@ -233,6 +246,8 @@ def main(argv=None) -> int:
                 record = thin_record(record, sparse_rng, sparse_rng.uniform(*SPARSE_KEEP_RATE),
                                      sparse_rng.choice(SPARSE_SENTENCES + (None,)))
             encoded = detector.encode(record["spun"], lambda units, r=record: word_labels(units, r["edits"]))
+            if args.mask_words:
+                encoded = mask_words(encoded, mask_id, args.mask_words, sparse_rng)
             if not encoded.windows:
                 continue
             documents.append(encoded)
