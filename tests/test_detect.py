@@ -268,6 +268,20 @@ def test_continuing_with_fewer_features_keeps_the_weights_of_the_rest(tmp_path):
     assert all(spun[s.start:s.end] == s.text for s in detector.detect(spun, 0.0))
 
 
+def test_masking_words_hides_their_pieces_and_keeps_everything_else():
+    import random as random_module
+
+    trainer = load_script("train_detector")
+    detector = TaggerDetector.fresh({"encoder_layers": 1, "trainable_layers": 1}, lexicon_folder=ROOT / "none")
+    spun, edits = spin(SENTENCES[1])
+    encoded = detector.encode(spun, lambda units: word_labels(units, edits))
+    masked = trainer.mask_words(encoded, 103, 0.5, random_module.Random(3))
+    changed = [u for u, a, b in zip(encoded.units.units, encoded.pieces, masked.pieces) if a != b]
+    assert changed and all(u.is_word for u in changed)
+    assert all(p == (103,) for p, q in zip(masked.pieces, encoded.pieces) if p != q)
+    assert masked.labels == encoded.labels and masked.features == encoded.features
+
+
 # ------------------------------------------------------------------ the shipped model
 
 needs_model = pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), reason="models/detector not trained yet")
