@@ -128,8 +128,10 @@ def rerank(text: str, decisions: Sequence, scorer: CausalLMScorer, settings: Rer
     out = []
     for decision, top, first, count in plans:
         keep_lp = scores[first]
-        moved = [replace(c, score=c.score + settings.weight * (lp - keep_lp), lm=c.lm + settings.weight * (lp - keep_lp))
-                 for c, lp in zip(top, scores[first + 1:first + count])]
+        moved = []
+        for c, lp in zip(top, scores[first + 1:first + count]):
+            gain = settings.weight * (lp - keep_lp)
+            moved.append(replace(c, score=c.score + gain, lm=c.lm + gain))
         out.append(replace(decision, ranked=tuple(sorted(moved, key=lambda c: -c.score))))
     return out
 

@@ -229,7 +229,8 @@ def main(argv=None) -> int:
     last_checkpoint = time.time()
     running, seen_words, log_started = {h: 0.0 for h in HEADS}, 0, time.time()
     ce = torch.nn.CrossEntropyLoss()
-    sparse_rng = random.Random(f"{args.seed}|sparse|{step}")
+    # one stream for every training-time variation of a document (sparse variants, masked words)
+    augment_rng = random.Random(f"{args.seed}|sparse|{step}")  # the seed string of the runs in the card
     mask_id = detector.vocabulary.tokenizer.token_to_id("[MASK]")
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # finish the step, checkpoint, leave
@@ -242,12 +243,12 @@ def main(argv=None) -> int:
                 random.Random(args.seed + epoch).shuffle(order)
             record = train[order[position]]
             position += 1
-            if args.sparse_share and sparse_rng.random() < args.sparse_share:
-                record = thin_record(record, sparse_rng, sparse_rng.uniform(*SPARSE_KEEP_RATE),
-                                     sparse_rng.choice(SPARSE_SENTENCES + (None,)))
+            if args.sparse_share and augment_rng.random() < args.sparse_share:
+                record = thin_record(record, augment_rng, augment_rng.uniform(*SPARSE_KEEP_RATE),
+                                     augment_rng.choice(SPARSE_SENTENCES + (None,)))
             encoded = detector.encode(record["spun"], lambda units, r=record: word_labels(units, r["edits"]))
             if args.mask_words:
-                encoded = mask_words(encoded, mask_id, args.mask_words, sparse_rng)
+                encoded = mask_words(encoded, mask_id, args.mask_words, augment_rng)
             if not encoded.windows:
                 continue
             documents.append(encoded)
