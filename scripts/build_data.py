@@ -569,14 +569,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="only derive the *-sparse splits from the splits already in --out")
     args = parser.parse_args(argv)
     if args.sparse_only:
+        missing = [s for s in ("dev", "test", "heldout") if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]
+        if missing:
+            print(f"build_data: --sparse-only needs {', '.join(missing)} in {args.out}: build them first", file=sys.stderr)
+            return 2
         print(json.dumps(write_sparse_splits(Path(args.out), args.seed)))
         return 0
+    only = frozenset(filter(None, args.only.split(",")))
+    unknown = sorted(only - set(TOOL_SEED_BASE))
+    if unknown:
+        print(f"build_data: unknown split(s) {', '.join(unknown)} (choose from {', '.join(TOOL_SEED_BASE)})",
+              file=sys.stderr)
+        return 2
     sources = load_sources(args.moby_dir, set(args.domains.split(",")))
     if not sources:
         print("build_data: no source text found", file=sys.stderr)
         return 2
     print("sources: " + ", ".join(f"{k}={v}" for k, v in Counter(d.domain for d in sources).items()), flush=True)
-    only = frozenset(filter(None, args.only.split(",")))
     summary = build(Path(args.out), args.seed, sources, args.train_docs, args.eval_docs,
                     log=lambda m: print(m, flush=True), only=only)
     if only:
