@@ -26,6 +26,11 @@ class Block:
         return self.start + len(self.text)
 
 
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence or paragraph of ``text`` ends (after its trailing space), in order."""
+    return sorted({m.end() for m in SENTENCE_END.finditer(text)} | {m.end() for m in PARAGRAPH_BREAK.finditer(text)})
+
+
 def _cut_points(text: str, pattern: re.Pattern) -> list[int]:
     return [m.end() for m in pattern.finditer(text) if 0 < m.end() < len(text)]
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-from .chunks import PARAGRAPH_BREAK, SENTENCE_END
+from .chunks import sentence_ends
 from .edits import WORD
 
 # Word-like units plus every other non-space character: what the encoder reads.
@@ -64,7 +64,7 @@ class DocumentUnits:
 
 def split_units(text: str) -> DocumentUnits:
     """Units in order, each tagged with the sentence it belongs to (for sentence-aligned windows)."""
-    boundaries = sorted({m.end() for m in SENTENCE_END.finditer(text)} | {m.end() for m in PARAGRAPH_BREAK.finditer(text)})
+    boundaries = sentence_ends(text)
     units, sentence, b = [], 0, 0
     for m in UNIT.finditer(text):
         while b < len(boundaries) and boundaries[b] <= m.start():

@@ -566,21 +566,18 @@ def thin_record(record: dict, rng: random.Random, keep_rate: float, sentences: i
     ``keep_rate`` of the record's swaps (at least one if it had any), made by the same dictionary,
     inside a window of ``sentences`` consecutive sentences of the original (None: all of it).
     """
-    from .chunks import PARAGRAPH_BREAK, SENTENCE_END
+    from .chunks import sentence_ends
 
     original, edits = record["original"], sorted(record["edits"], key=lambda e: e["orig_start"])
     start, end = 0, len(original)
     if sentences:
-        cuts = sorted({0, len(original)} | {m.end() for m in SENTENCE_END.finditer(original)}
-                      | {m.end() for m in PARAGRAPH_BREAK.finditer(original)})
+        cuts = sorted({0, len(original), *sentence_ends(original)})
         bounds = list(zip(cuts, cuts[1:]))
         inside = [k for k, (a, b) in enumerate(bounds) if any(a <= e["orig_start"] and e["orig_end"] <= b for e in edits)]
         first = rng.choice(inside) if inside else rng.randrange(len(bounds))
         first = max(0, min(first - rng.randrange(sentences), len(bounds) - sentences))
         start, end = bounds[first][0], bounds[min(first + sentences, len(bounds)) - 1][1]
-        text = original[start:end]
-        stripped = len(text) - len(text.rstrip())
-        end -= stripped
+        end = start + len(original[start:end].rstrip())
     candidates = [e for e in edits if start <= e["orig_start"] and e["orig_end"] <= end]
     kept = [e for e in candidates if rng.random() < keep_rate]
     if candidates and not kept:
