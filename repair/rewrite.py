@@ -66,6 +66,9 @@ class DecideConfig:
     per_word_candidates: int = 4
     consistency_margin: float = 3.0  # how much better an occurrence's own choice must be to break ranks
     unlisted_margin: float = 0.0  # extra margin for a candidate no thesaurus lists (the model's own idea)
+    # weight of the context fit: log P(candidate) - log P(spun text) with the span hidden from the
+    # encoder, so it judges by the sentence, not by which substitutes it met in training
+    context_weight: float = 0.0
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -87,10 +90,12 @@ class Scored:
     fit: float
     listed: bool = True  # a thesaurus neighbour of the spun text (lexicon or WordNet), not only the model's idea
     lm: float = 0.0  # what ``--rerank lm`` added (kept apart so settings can be re-tuned without the LM)
+    context: float = 0.0  # context-fit gain over the spun text with the span hidden (0 for keep)
 
     def rescored(self, settings: "DecideConfig") -> "Scored":
         """The same evidence combined under other decision settings."""
-        return replace(self, score=self.model_logp + settings.fit_weight * self.fit + self.lm)
+        return replace(self, score=self.model_logp + settings.fit_weight * self.fit + self.lm
+                       + settings.context_weight * self.context)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class TrainingPair:
     text: str
     spans: tuple[tuple[int, int], ...]
     targets: tuple[str, ...]
+    hidden: bool = False  # each span is one [MASK] to the encoder: the target is read from context alone
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -516,6 +522,7 @@ class Codec:
         self.tok = vocabulary.tokenizer
         self.config = config
         self.cls, self.sep, self.pad = vocabulary.cls_id, vocabulary.sep_id, vocabulary.pad_id
+        self.mask = self.tok.token_to_id("[MASK]")
         self.set_shortlist(shortlist)
 
     def set_shortlist(self, shortlist: Sequence[int]) -> None:
@@ -537,9 +544,10 @@ class Codec:
     def classes(self, pieces: Sequence[int]) -> list[int]:
         return [self.class_of.get(p, self.UNK) for p in pieces]
 
-    def encode_window(self, text: str, marks: Sequence[tuple[int, int]]):
+    def encode_window(self, text: str, marks: Sequence[tuple[int, int]], hidden: bool = False):
         """Wordpieces of ``text`` with marked character ranges as token type 1, clipped around the
-        marks; returns ids, types and each mark's token positions."""
+        marks; returns ids, types and each mark's token positions. ``hidden``: each mark's pieces
+        become one [MASK], so nothing of the marked text (not even its length) shows."""
         enc = self.tok.encode(text, add_special_tokens=False)
         offsets = enc.offsets
         ids = list(enc.ids)
@@ -554,6 +562,8 @@ class Codec:
             lo = max(0, min(centre - room // 2, len(ids) - room))
             hi = lo + room
         ids, owner = ids[lo:hi], owner[lo:hi]
+        if hidden:
+            ids, owner = self._hide_marks(ids, owner)
         positions: list[list[int]] = [[] for _ in marks]
         for i, owners in enumerate(owner):
             for k in owners:
@@ -563,6 +573,17 @@ class Codec:
                 positions[k].append(0)
         types = [0] + [int(bool(o)) for o in owner] + [0]
         return [self.cls] + ids + [self.sep], types, positions
+
+    def _hide_marks(self, ids: list[int], owner: list[list[int]]):
+        kept_ids, kept_owner = [], []
+        for i, (piece, owners) in enumerate(zip(ids, owner)):
+            if not owners:
+                kept_ids.append(piece)
+                kept_owner.append(owners)
+            elif i == 0 or owner[i - 1] != owners:  # the first piece of a mark stands for all of it
+                kept_ids.append(self.mask)
+                kept_owner.append(owners)
+        return kept_ids, kept_owner
 
     def decode(self, pieces: Sequence[int]) -> str:
         return detokenize(self.tok.decode(list(pieces), skip_special_tokens=True))
@@ -580,12 +601,15 @@ def device_of(net):
     return next(net.parameters()).device
 
 
-def encode_windows(net, codec: Codec, items: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> EncodedWindows:
-    """Encode each (text, marks) window once; one span vector per mark."""
+def encode_windows(net, codec: Codec, items: Sequence[tuple[str, Sequence[tuple[int, int]]]],
+                   hidden: Sequence[bool] | bool = False) -> EncodedWindows:
+    """Encode each (text, marks) window once; one span vector per mark. ``hidden`` (per window or
+    for all): the marks are masked (see ``Codec.encode_window``)."""
     import torch
 
     dev = device_of(net)
-    encoded = [codec.encode_window(text, marks) for text, marks in items]
+    flags = [hidden] * len(items) if isinstance(hidden, bool) else list(hidden)
+    encoded = [codec.encode_window(text, marks, flag) for (text, marks), flag in zip(items, flags)]
     ids = pad_batch([e[0] for e in encoded], codec.pad, dev)
     types = pad_batch([e[1] for e in encoded], 0, dev)
     mask = pad_batch([[1] * len(e[0]) for e in encoded], 0, dev)
@@ -615,11 +639,12 @@ def training_loss(net, codec: Codec, batch: Sequence["TrainingPair"]):
     import torch
     import torch.nn.functional as F
 
-    enc = encode_windows(net, codec, [(p.text, p.spans) for p in batch])
+    enc = encode_windows(net, codec, [(p.text, p.spans) for p in batch], [p.hidden for p in batch])
     inputs, outputs = [], []
     for pair in batch:
         for (s, e), target in zip(pair.spans, pair.targets):
-            if target.strip().lower() == pair.text[s:e].strip().lower():
+            # with the span hidden there is nothing to keep: the word itself is the target
+            if not pair.hidden and target.strip().lower() == pair.text[s:e].strip().lower():
                 inputs.append([])
                 outputs.append([codec.KEEP])
             else:
@@ -725,8 +750,14 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
         for k in range(n_spans):
             best = sorted(scores[k], key=lambda t: -scores[k][t])[:2]
             candidates[k] += [v for text in best for v in inflect_like(spuns[k], text) if v not in scores[k]]
-    # forced decoding: rows [span] + pieces; position i>=1 says stop-or-go and, going on,
-    # the next piece (a softmax only where a candidate has one more piece)
+    _force_texts(net, codec, enc, first, candidates, scores)
+    return keep, scores
+
+
+def _force_texts(net, codec: Codec, enc: EncodedWindows, first, candidates: Sequence[Sequence[str]],
+                 scores: list[dict[str, float]]) -> None:
+    """Forced decoding of every span's ``candidates`` not yet in its ``scores``: rows [span] +
+    pieces; position i>=1 says stop-or-go and, going on, the next piece."""
     rows, owners, texts = [], [], []
     for k, options in enumerate(candidates):
         for text in dict.fromkeys(options):
@@ -743,7 +774,18 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
     for members in buckets.values():
         _force(net, codec, enc, first, [rows[i] for i in members], [owners[i] for i in members],
                [texts[i] for i in members], scores)
-    return keep, scores
+
+
+def context_fit(net, codec: Codec, items, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
+    """log P(text | the window with the span masked) for each span's ``texts``: how well a text
+    fits where the span stands, whatever the span says (a model trained with hidden spans)."""
+    enc = encode_windows(net, codec, items, hidden=True)
+    n_spans = len(texts)
+    hidden, _ = run_decoder(net, enc, range(n_spans), [[] for _ in range(n_spans)])
+    first = net.log_probs(hidden[:, 0])
+    scores: list[dict[str, float]] = [{} for _ in range(n_spans)]
+    _force_texts(net, codec, enc, first, texts, scores)
+    return scores
 
 
 # --------------------------------------------------------------------------- the component
@@ -754,8 +796,9 @@ class Seq2SeqRewriter:
     name = "seq2seq-rewriter"
 
     def __init__(self, net, codec: Codec, lexicon=None, decide: DecideConfig | None = None,
-                 batch_windows: int = 64, synonyms: dict | None = None):
+                 batch_windows: int = 64, synonyms: dict | None = None, reads_context: bool = False):
         self.net = net
+        self.reads_context = reads_context  # trained with hidden spans: context_fit means something
         self.codec = codec
         self.decide = decide or DecideConfig()
         self.source = CandidateSource(lexicon, self.decide, synonyms)
@@ -791,7 +834,8 @@ class Seq2SeqRewriter:
         net.eval()
         lexicon_folder = Path(lexicon_folder) if lexicon_folder else folder.parent / meta.get("lexicon", "lexicon")
         return cls(net, Codec.load(config, shortlist.tolist()), _load_lexicon(lexicon_folder), decide,
-                   synonyms=load_synonyms(folder / SYNONYMS_FILE) if decide.use_synonyms else None)
+                   synonyms=load_synonyms(folder / SYNONYMS_FILE) if decide.use_synonyms else None,
+                   reads_context=bool(meta.get("hidden_span_training")))
 
     def with_reranker(self, scorer, settings=None) -> "Seq2SeqRewriter":
         """A copy whose spans' best candidates a causal LM re-scores (``repair.rerank``); a copy
@@ -822,6 +866,8 @@ class Seq2SeqRewriter:
             "model": asdict(self.net.config),
             "decide": asdict(self.decide),
         }
+        if self.reads_context:
+            meta["hidden_span_training"] = True
         meta.update(extra or {})
         return save_component(folder, WEIGHTS_FILE, state, meta)
 
@@ -858,17 +904,23 @@ class Seq2SeqRewriter:
             listed.append(self.source.listed)
         keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam,
                                            [text[s.start:s.end] for s in spans])
+        fits = [{} for _ in spans]
+        if self.reads_context and self.decide.context_weight:
+            fits = context_fit(self.net, self.codec, items,
+                               [[text[s.start:s.end], *scores[k]] for k, s in enumerate(spans)])
         decisions = []
         for k, span in enumerate(spans):
             left, right = contexts[k]
             keep_fit = self.source.fit(left, keys[k], right)
             keep = Scored(keys[k], 0.0, keep_lp[k], keep_fit)
             ranked = []
-            for option, lp in scores[k].items():
-                option = option.lower().strip()
+            spun_fit = fits[k].get(text[span.start:span.end])
+            for raw, lp in scores[k].items():
+                option = raw.lower().strip()
                 if option and option != keys[k]:
                     fit = self.source.fit(left, option, right)
-                    ranked.append(Scored(option, 0.0, lp, fit, option in listed[k]))
+                    gain = fits[k][raw] - spun_fit if raw in fits[k] and spun_fit is not None else 0.0
+                    ranked.append(Scored(option, 0.0, lp, fit, option in listed[k], context=gain))
             decisions.append(Decision(span, keep, tuple(ranked)).rescored(self.decide))
         return decisions
 

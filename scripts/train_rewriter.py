@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import math
 import random
@@ -83,6 +84,9 @@ def train(args) -> None:
     pairs = [p for doc in docs for p in training_pairs(doc, rng, keep_rate=args.keep_rate)]
     if not pairs:
         fail("no training pairs in the data")
+    # a share of sentences also comes with its spans hidden: the model must say from the context
+    # alone what stood there, which is what it needs to judge originals it never saw in training
+    pairs += [replace(p, hidden=True) for p in pairs if rng.random() < args.hidden_share]
     n_targets = sum(len(p.spans) for p in pairs)
     print(f"{len(docs)} docs -> {len(pairs)} marked sentences, {n_targets} targets", flush=True)
 
@@ -92,10 +96,16 @@ def train(args) -> None:
     saved = None
     if checkpoint.is_file() and not args.fresh:
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if args.init:  # a run started from a model folder has that model's shape
+            config = ModelConfig(**saved["model_config"])
         if saved.get("model_config") != asdict(config):
             fail(f"{checkpoint} was made with other model settings; use --fresh or the same settings")
     if saved is not None:  # the output shortlist is part of the model: keep the checkpoint's
         rewriter = Seq2SeqRewriter.fresh(config, shortlist=saved["shortlist"])
+    elif args.init:
+        rewriter = Seq2SeqRewriter.from_pretrained(args.init)
+        config = rewriter.net.config  # its shape, not the flags', and the checkpoint records it
+        print(f"starting from the trained weights in {args.init}", flush=True)
     else:
         originals = [e["original"] for doc in docs for e in doc["edits"]]
         rewriter = Seq2SeqRewriter.fresh(config, target_texts=originals)
@@ -109,6 +119,7 @@ def train(args) -> None:
         state = saved["state"]
         print(f"resumed at step {state['step']} after {state['seconds'] / 60:.1f} min", flush=True)
 
+    state["hidden_share"] = max(state.get("hidden_share", 0.0), args.hidden_share)
     budget = args.minutes * 60.0
     order = list(range(len(pairs)))
     random.Random(args.seed + state["epoch"]).shuffle(order)
@@ -147,6 +158,7 @@ def train(args) -> None:
     save_checkpoint(checkpoint, net, optimizer, state, config, rewriter.codec.shortlist)
     net.eval()
     rewriter.net = net.to("cpu")
+    rewriter.reads_context = rewriter.reads_context or state["hidden_share"] > 0
     info = {
         "training": {
             "data": str(args.data),
@@ -158,6 +170,8 @@ def train(args) -> None:
             "batch": args.batch,
             "lr": args.lr,
             "keep_rate": args.keep_rate,
+            "hidden_share": args.hidden_share,
+            "init": args.init,
             "device": args.device,
             "final_loss": round(running or float("nan"), 4),
             "command": "python scripts/train_rewriter.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
@@ -290,15 +304,28 @@ def evaluate(args) -> None:
 
     guard_data(Path(args.data))
     torch.set_num_threads(args.threads)
-    # several splits pool their documents: dev,dev-heldout tunes for seen and unseen swaps alike
-    docs = [d for split in args.split.split(",") for d in read_docs(Path(args.data) / f"{split}.jsonl.gz", args.docs)]
-    missed = 0
+    # several splits (dev,dev-heldout: seen and unseen swaps) are scored together, and --tune
+    # takes the mean of their F0.5, so the split with more spans does not decide alone
+    splits = args.split.split(",")
+    per_split = {split: read_docs(Path(args.data) / f"{split}.jsonl.gz", args.docs) for split in splits}
+    docs = [d for split in splits for d in per_split[split]]
+    parts, at = {}, 0
+    for split in splits:
+        parts[split] = slice(at, at + len(per_split[split]))
+        at += len(per_split[split])
+    missed, missed_by_split = 0, {split: 0 for split in splits}
     if args.spans == "detector":
         from repair.components import load_component, read_component_config
 
         detector = load_component(args.detector)
-        threshold = read_component_config(Path(args.detector)).get("threshold", 0.5)
-        cases, missed = detector_cases(docs, detector, threshold)
+        threshold = args.detector_threshold
+        if threshold is None:
+            threshold = read_component_config(Path(args.detector)).get("threshold", 0.5)
+        cases = []
+        for split in splits:
+            found, missed_by_split[split] = detector_cases(per_split[split], detector, threshold)
+            cases += found
+        missed = sum(missed_by_split.values())
         report = {"split": args.split, "docs": len(docs), "spans": f"detector {args.detector} at {threshold}",
                   "missed_gold_spans": missed}
     else:
@@ -324,6 +351,10 @@ def evaluate(args) -> None:
         from repair.rerank import RerankSettings, load_reranker
 
         rewriter = rewriter.with_reranker(load_reranker(args.rerank), RerankSettings(candidates=args.rerank_candidates))
+    context_weights = (rewriter.decide.context_weight,)
+    if args.tune and rewriter.reads_context:
+        context_weights = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
+        rewriter.decide = replace(rewriter.decide, context_weight=1.0)  # so that the context fit is computed
     started = time.time()
     scored = [(rewriter.score_spans(text, spans), gold) for text, spans, gold in cases]
     seconds = time.time() - started
@@ -332,23 +363,30 @@ def evaluate(args) -> None:
     settings = rewriter.decide
     if args.tune:
         best = None
-        for fit_weight in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
-            weights = replace(settings, fit_weight=fit_weight)
+        for fit_weight, context_weight in itertools.product((0.0, 0.5, 1.0, 1.5, 2.0, 3.0), context_weights):
+            weights = replace(settings, fit_weight=fit_weight, context_weight=context_weight)
             rescored = [(rescore(d, weights), g) for d, g in scored]
             for margin in (-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
                 for consistency in (1.0, 3.0):
                     for unlisted in (args.unlisted or (0.0, 1.0, 2.0, 4.0, 8.0)):
                         trial = replace(weights, keep_margin=margin, consistency_margin=consistency,
                                         unlisted_margin=unlisted)
-                        figures = score_cases(rescored, trial, missed)
-                        if best is None or figures["f0.5"] > best[1]["f0.5"]:
-                            best = (trial, figures)
+                        objective = sum(score_cases(rescored[part], trial, missed_by_split[split])["f0.5"]
+                                        for split, part in parts.items()) / len(parts)
+                        if best is None or objective > best[1]:
+                            best = (trial, objective)
         settings = best[0]
         print("tuned:", json.dumps(asdict(settings)), flush=True)
     final = [rescore(d, settings) for d, _ in scored]
     report["rewriter"] = score_edits(cases, [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)],
                                      missed)
     report["rewriter"]["seconds"] = round(seconds, 1)
+    if len(parts) > 1:
+        report["rewriter"]["by_split"] = {
+            split: score_edits(cases[part], [rewriter.edits_for(text, d, settings)
+                                             for (text, _, _), d in zip(cases[part], final[part])],
+                               missed_by_split[split])
+            for split, part in parts.items()}
     report["settings"] = asdict(settings)
     print("rewriter:", json.dumps(report["rewriter"]), flush=True)
     if args.report:
@@ -418,6 +456,7 @@ def export(args) -> None:
     rewriter.net.load_state_dict(saved["model"], strict=False)
     rewriter.net.eval()
     state = saved["state"]
+    rewriter.reads_context = state.get("hidden_share", 0.0) > 0
     rewriter.save_pretrained(args.out, extra={"training": {"steps": state["step"], "examples_seen": state["examples"],
                                                            "minutes": round(state["seconds"] / 60, 1)}})
     print(f"exported step {state['step']} to {args.out}")
@@ -437,6 +476,9 @@ def main(argv=None) -> None:
     t.add_argument("--batch", type=int, default=32, help="marked sentences per step")
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--keep-rate", type=float, default=0.35)
+    t.add_argument("--hidden-share", type=float, default=0.0,
+                   help="share of sentences also trained with their spans masked (context fit, see DecideConfig)")
+    t.add_argument("--init", default=None, help="start from this model folder's weights (when --runs holds no checkpoint)")
     t.add_argument("--encoder-layers", type=int, default=ModelConfig.encoder_layers)
     t.add_argument("--tuned-layers", type=int, default=ModelConfig.tuned_layers)
     t.add_argument("--decoder-layers", type=int, default=ModelConfig.decoder_layers)
@@ -454,6 +496,8 @@ def main(argv=None) -> None:
     e.add_argument("--spans", choices=["oracle", "detector"], default="oracle",
                    help="oracle: gold spans + distractors; detector: what the shipped detector marks")
     e.add_argument("--detector", default=str(ROOT / "models" / "detector"))
+    e.add_argument("--detector-threshold", type=float, default=None,
+                   help="with --spans detector: its threshold (default: the detector's own)")
     e.add_argument("--beam", type=int, default=None)
     e.add_argument("--threads", type=int, default=1)
     e.add_argument("--seed", type=int, default=7)

@@ -232,3 +232,68 @@ def test_forced_decoding_agrees_with_the_beam():
     for b, f in zip(beamed, forced):
         for candidate, logp in b.items():
             assert f[candidate] == pytest.approx(logp, abs=1e-4)
+
+
+def test_a_hidden_span_is_one_mask_whatever_its_length():
+    """With the span hidden the encoder sees neither the spun word nor how many pieces it has."""
+    from repair.rewrite import Codec, ModelConfig
+
+    codec = Codec.load(ModelConfig())
+    text = "The unquestionably big firm grew."
+    marks = [(4, 19), (24, 28)]  # "unquestionably" (several pieces), "firm"
+    plain_ids, plain_types, plain_positions = codec.encode_window(text, marks)
+    ids, types, positions = codec.encode_window(text, marks, hidden=True)
+    assert len(plain_positions[0]) > 1 and len(positions[0]) == 1
+    assert [ids[p[0]] for p in positions] == [codec.mask, codec.mask]
+    assert [types[p[0]] for p in positions] == [1, 1]
+    assert sum(types) == 2  # nothing else is marked
+    unmarked = [i for i, t in zip(plain_ids, plain_types) if t == 0]
+    assert [i for i, t in zip(ids, types) if t == 0] == unmarked  # the context is untouched
+
+
+def test_context_fit_weighs_in_only_when_asked():
+    span = Span(0, 4, "firm", 1.0)
+    keep = Scored("firm", 0.0, -1.0, 0.0)
+    remembered = Scored("farm", 0.0, -1.5, 0.0, context=-2.0)  # the decoder likes it, the sentence does not
+    fitting = Scored("company", 0.0, -2.5, 0.0, context=3.0)
+    decision = Decision(span, keep, (remembered, fitting))
+    assert [c.text for c in decision.rescored(DecideConfig(fit_weight=0.0)).ranked] == ["farm", "company"]
+    weighed = decision.rescored(DecideConfig(fit_weight=0.0, context_weight=1.0))
+    assert [c.text for c in weighed.ranked] == ["company", "farm"]
+    assert weighed.ranked[0].score == pytest.approx(0.5) and weighed.keep.score == pytest.approx(-1.0)
+
+
+def test_hidden_span_training_gives_a_model_that_reads_context(tmp_path):
+    """A tiny run with hidden spans, started from another model folder, records that it reads
+    context, and with a context weight every candidate carries a context fit (keep none)."""
+    import scripts.train_rewriter as trainer
+    from repair.components import load_component
+
+    rng = random.Random(6)
+    data = tmp_path / "data"
+    data.mkdir()
+    with gzip.open(data / "train.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for i in range(12):
+            handle.write(json.dumps(toy_doc(rng, i)) + "\n")
+    small = ["--batch", "4", "--minutes", "5", "--encoder-layers", "2", "--decoder-layers", "1"]
+    first = tmp_path / "first"
+    trainer.main(["train", "--data", str(data), "--out", str(first), "--runs", str(tmp_path / "r1"),
+                  "--max-steps", "2", *small])
+    assert not json.loads((first / "component.json").read_text()).get("hidden_span_training")
+    out = tmp_path / "model"
+    trainer.main(["train", "--data", str(data), "--out", str(out), "--runs", str(tmp_path / "r2"),
+                  "--max-steps", "3", "--hidden-share", "1.0", "--init", str(first), *small])
+    meta = json.loads((out / "component.json").read_text())
+    assert meta["hidden_span_training"] and meta["training"]["init"] == str(first)
+
+    rewriter = load_component(out, lexicon_folder=tmp_path / "no-lexicon")
+    assert rewriter.reads_context
+    text = "The firm grew rapidly last year."
+    spans = [Span(4, 8, "firm", 0.9), Span(14, 21, "rapidly", 0.9)]
+    assert all(c.context == 0.0 for d in rewriter.score_spans(text, spans) for c in d.ranked)
+    from dataclasses import replace
+
+    rewriter.decide = replace(rewriter.decide, context_weight=1.0)
+    decisions = rewriter.score_spans(text, spans)
+    assert all(d.ranked and any(c.context != 0.0 for c in d.ranked) for d in decisions)
+    assert all(d.keep.context == 0.0 for d in decisions)
