@@ -297,3 +297,29 @@ def test_hidden_span_training_gives_a_model_that_reads_context(tmp_path):
     decisions = rewriter.score_spans(text, spans)
     assert all(d.ranked and any(c.context != 0.0 for c in d.ranked) for d in decisions)
     assert all(d.keep.context == 0.0 for d in decisions)
+
+
+def test_evaluate_tunes_on_the_mean_of_several_splits(tmp_path):
+    """Two splits scored together: the report has each split's figures, and the pooled gold spans
+    are theirs added up; tuning runs over the context weight when the model reads context."""
+    import scripts.train_rewriter as trainer
+
+    rng = random.Random(8)
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n in (("train", 12), ("dev", 4), ("dev-heldout", 3)):
+        with gzip.open(data / f"{split}.jsonl.gz", "wt", encoding="utf-8") as handle:
+            for i in range(n):
+                handle.write(json.dumps(toy_doc(rng, i)) + "\n")
+    model = tmp_path / "model"
+    trainer.main(["train", "--data", str(data), "--out", str(model), "--runs", str(tmp_path / "runs"),
+                  "--max-steps", "2", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
+                  "--decoder-layers", "1", "--hidden-share", "0.5"])
+    report = tmp_path / "report.json"
+    trainer.main(["evaluate", "--data", str(data), "--model", str(model), "--lexicon", str(tmp_path / "none"),
+                  "--split", "dev,dev-heldout", "--tune", "--unlisted", "0", "--report", str(report)])
+    figures = json.loads(report.read_text())["rewriter"]
+    by_split = figures["by_split"]
+    assert set(by_split) == {"dev", "dev-heldout"}
+    assert figures["gold_spans"] == by_split["dev"]["gold_spans"] + by_split["dev-heldout"]["gold_spans"] > 0
+    assert "context_weight" in json.loads(report.read_text())["settings"]
