@@ -378,15 +378,12 @@ def evaluate(args) -> None:
         settings = best[0]
         print("tuned:", json.dumps(asdict(settings)), flush=True)
     final = [rescore(d, settings) for d, _ in scored]
-    report["rewriter"] = score_edits(cases, [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)],
-                                     missed)
+    edits = [rewriter.edits_for(text, d, settings) for (text, _, _), d in zip(cases, final)]
+    report["rewriter"] = score_edits(cases, edits, missed)
     report["rewriter"]["seconds"] = round(seconds, 1)
     if len(parts) > 1:
-        report["rewriter"]["by_split"] = {
-            split: score_edits(cases[part], [rewriter.edits_for(text, d, settings)
-                                             for (text, _, _), d in zip(cases[part], final[part])],
-                               missed_by_split[split])
-            for split, part in parts.items()}
+        report["rewriter"]["by_split"] = {split: score_edits(cases[part], edits[part], missed_by_split[split])
+                                          for split, part in parts.items()}
     report["settings"] = asdict(settings)
     print("rewriter:", json.dumps(report["rewriter"]), flush=True)
     if args.report:

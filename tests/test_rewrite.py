@@ -61,6 +61,14 @@ def toy_doc(rng: random.Random, index: int) -> dict:
             "original": "".join(orig_parts).strip(), "spun": "".join(spun_parts).strip(), "edits": edits}
 
 
+def write_toy_split(folder: Path, split: str, count: int, rng: random.Random) -> None:
+    """``count`` toy documents as ``folder/split.jsonl.gz``, the layout the scripts read."""
+    folder.mkdir(exist_ok=True)
+    with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for i in range(count):
+            handle.write(json.dumps(toy_doc(rng, i)) + "\n")
+
+
 def test_toy_docs_follow_the_data_contract():
     doc = toy_doc(random.Random(1), 0)
     for e in doc["edits"]:
@@ -151,12 +159,8 @@ def test_tiny_training_run_end_to_end(tmp_path):
     """Train a few steps on toy data, save, reload, and rewrite with the reloaded model."""
     import scripts.train_rewriter as trainer
 
-    rng = random.Random(5)
     data = tmp_path / "data"
-    data.mkdir()
-    with gzip.open(data / "train.jsonl.gz", "wt", encoding="utf-8") as handle:
-        for i in range(12):
-            handle.write(json.dumps(toy_doc(rng, i)) + "\n")
+    write_toy_split(data, "train", 12, random.Random(5))
     out = tmp_path / "model"
     trainer.main(["train", "--data", str(data), "--out", str(out), "--runs", str(tmp_path / "runs"),
                   "--max-steps", "3", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
@@ -269,12 +273,8 @@ def test_hidden_span_training_gives_a_model_that_reads_context(tmp_path):
     import scripts.train_rewriter as trainer
     from repair.components import load_component
 
-    rng = random.Random(6)
     data = tmp_path / "data"
-    data.mkdir()
-    with gzip.open(data / "train.jsonl.gz", "wt", encoding="utf-8") as handle:
-        for i in range(12):
-            handle.write(json.dumps(toy_doc(rng, i)) + "\n")
+    write_toy_split(data, "train", 12, random.Random(6))
     small = ["--batch", "4", "--minutes", "5", "--encoder-layers", "2", "--decoder-layers", "1"]
     first = tmp_path / "first"
     trainer.main(["train", "--data", str(data), "--out", str(first), "--runs", str(tmp_path / "r1"),
@@ -306,11 +306,8 @@ def test_evaluate_tunes_on_the_mean_of_several_splits(tmp_path):
 
     rng = random.Random(8)
     data = tmp_path / "data"
-    data.mkdir()
     for split, n in (("train", 12), ("dev", 4), ("dev-heldout", 3)):
-        with gzip.open(data / f"{split}.jsonl.gz", "wt", encoding="utf-8") as handle:
-            for i in range(n):
-                handle.write(json.dumps(toy_doc(rng, i)) + "\n")
+        write_toy_split(data, split, n, rng)
     model = tmp_path / "model"
     trainer.main(["train", "--data", str(data), "--out", str(model), "--runs", str(tmp_path / "runs"),
                   "--max-steps", "2", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
