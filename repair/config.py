@@ -84,6 +84,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "markup": _choice("auto", "plain", "markdown", "latex", "html"),
     "ignore-words": _strings,
     "rerank": _choice("none", "lm"),
+    "verify": _choice("none", "lm"),
 }
 
 

@@ -24,6 +24,8 @@ class Span:
     text: str
     score: float
     source: str = ""
+    # what the detector itself thinks stood here (``--verify lm``); the rewriter weighs them too
+    suggestions: tuple[str, ...] = ()
 
     def shifted(self, offset: int) -> "Span":
         return replace(self, start=self.start + offset, end=self.end + offset)

@@ -522,13 +522,15 @@ def shared_gold_file() -> Path | None:
 
 
 def build_systems(model_dir: str | Path | None = None, threshold: float | None = None,
-                  compare: bool = False, rerank: str | None = None) -> dict[str, object]:
-    """``default``: the models a plain ``repair`` uses (``rerank``: with that reranker); with
+                  compare: bool = False, rerank: str | None = None,
+                  verify: str | None = None) -> dict[str, object]:
+    """``default``: the models a plain ``repair`` uses (``rerank``, ``verify``: with the LM); with
     ``compare`` also ``lexicon``, the baseline in both roles (at its own calibrated threshold)."""
     from .components import default_model_dir
     from .repairer import Repairer
 
-    systems: dict[str, object] = {"default": Repairer.from_pretrained(model_dir, threshold=threshold, rerank=rerank)}
+    systems: dict[str, object] = {"default": Repairer.from_pretrained(model_dir, threshold=threshold, rerank=rerank,
+                                                                   verify=verify)}
     if compare:
         lexicon = Path(model_dir or default_model_dir()) / "lexicon"
         systems["lexicon"] = Repairer.from_pretrained(model_dir, detector=lexicon, rewriter=lexicon)

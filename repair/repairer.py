@@ -70,11 +70,13 @@ class Repairer:
         detector: os.PathLike | str | None = None,
         rewriter: os.PathLike | str | None = None,
         rerank: str | None = None,
+        verify: str | None = None,
         **settings,
     ) -> "Repairer":
         """Load both stages from a models folder (or explicit component folders).
 
-        ``rerank="lm"`` lets a causal LM re-score the rewriter's candidates (``repair.rerank``)."""
+        ``rerank="lm"`` lets a causal LM re-score the rewriter's candidates (``repair.rerank``);
+        ``verify="lm"`` lets it admit words the tagger was unsure of (``repair.verify``)."""
         root = Path(model_dir) if model_dir else default_model_dir()
         detector_folder = Path(detector) if detector else _first_model_folder(root, DETECTOR_FOLDERS)
         rewriter_folder = Path(rewriter) if rewriter else _first_model_folder(root, REWRITER_FOLDERS)
@@ -82,6 +84,10 @@ class Repairer:
             threshold = read_component_config(detector_folder).get("threshold", DEFAULT_THRESHOLD)
         detector_obj = load_component(detector_folder)
         rewriter_obj = load_component(rewriter_folder)
+        if verify and verify != "none":
+            detector_obj = _with_verifier(detector_obj, verify)
+            # the LM that admitted a span also judges its restoration (it suggests what stood there)
+            rerank = verify if not rerank or rerank == "none" else rerank
         if rerank and rerank != "none":
             rewriter_obj, reranker_name = _with_reranker(rewriter_obj, rerank)
             settings["settings"] = {**settings.get("settings", {}), "rerank": reranker_name}
@@ -179,6 +185,16 @@ def _with_reranker(rewriter, name: str):
 
     scorer = load_reranker(name)
     return rewriter.with_reranker(scorer), scorer.name
+
+
+def _with_verifier(detector, name: str):
+    """The detector with a causal LM re-reading its unsure words (``repair.verify``)."""
+    if not callable(getattr(detector, "word_scores_many", None)):
+        raise ComponentError(f"--verify {name} needs the tagger detector (per-word scores)")
+    from .rerank import load_reranker
+    from .verify import LMVerifiedDetector
+
+    return LMVerifiedDetector(detector, load_reranker(name))
 
 
 def mask(text: str, skip: Sequence[tuple[int, int]]) -> str:

@@ -120,7 +120,8 @@ def rerank(text: str, decisions: Sequence, scorer: CausalLMScorer, settings: Rer
         a = next((s for s, e in bounds if s <= span.start < e), span.start)
         b = next((e for s, e in bounds if s < span.end <= e), span.end)
         spun = text[span.start:span.end]
-        top = decision.ranked[:settings.candidates]
+        suggested = {s.lower() for s in span.suggestions}
+        top = [c for i, c in enumerate(decision.ranked) if i < settings.candidates or c.text in suggested]
         sentences = [text[a:b]] + [text[a:span.start] + match_case(spun, c.text) + text[span.end:b] for c in top]
         plans.append((decision, top, len(variants), len(sentences)))
         variants += sentences
@@ -141,7 +142,9 @@ RERANKERS = {"lm": CausalLMScorer.load}
 RERANK_CHOICES = ("none", *RERANKERS)
 
 
+@functools.lru_cache(maxsize=None)
 def load_reranker(name: str) -> CausalLMScorer:
+    """One scorer per name and process: ``--rerank lm`` and ``--verify lm`` share the model."""
     if name not in RERANKERS:
         raise ComponentError(f"unknown reranker {name!r} (choose from {', '.join(RERANK_CHOICES)})")
     return RERANKERS[name]()

