@@ -21,6 +21,8 @@ from typing import Sequence
 from .edits import Span, match_case
 
 PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
+WORD_START = re.compile(r"\S+")
+WORD_END = WORD_START
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class VerifySettings:
     suggest_from: int = 30  # an admitted word's originals the LM ranks to suggest a restoration
     suggestions: int = 3
     min_length: int = 3  # shorter words ("an", "of") are never re-read
+    # words of the sentence read either side: the gain is a difference between variants, so
+    # far context mostly cancels out, and long sentences cost the LM most
+    context_words: int = 10
 
     @property
     def signature(self) -> str:
@@ -68,24 +73,28 @@ class LMVerifiedDetector:
     def detect(self, text: str, threshold: float) -> list[Span]:
         scores = self.detector.word_scores_many([text])[0]
         spans = self.detector.spans(text, scores, threshold)
-        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w)]
-        originals = {(w.start, w.end): [c.text for c in self.lexicon.originals_for(text[w.start:w.end])]
-                     for w in words}
-        words = [w for w in words if originals[(w.start, w.end)]]
-        first = self.settings.originals
-        # a word alone, and two neighbours together: a spinner often swaps both words of a
-        # collocation ("counterfeit consciousness"), and neither reads better fixed alone
-        stretches = [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:])
-                                            if not text[a.end:b.start].strip(" ")]
-        readings = self.read(text, stretches, originals, first if first > 2 else 2)
-        admitted = [r for r in readings if r.gain >= self.settings.min_gain]
+        stretches, originals = self.unsure_stretches(text, scores, spans)
+        readings = self.read(text, stretches, originals, max(self.settings.originals, 2))
+        admitted = _without_overlaps([r for r in readings if r.gain >= self.settings.min_gain])
         # what is admitted is read again against more originals, to suggest what stood there
-        chosen = _without_overlaps(admitted)
-        wanted = {(r.start, r.end) for r in chosen}
+        wanted = {(r.start, r.end) for r in admitted}
         again = [st for st in stretches if (st[0].start, st[-1].end) in wanted]
         suggestions = self.read(text, again, originals, self.settings.suggest_from)
         joined = _joined(text, _without_overlaps(suggestions), scores, self.settings.suggestions)
         return sorted(spans + joined, key=lambda s: s.start)
+
+    def unsure_stretches(self, text: str, scores: Sequence, spans: Sequence[Span]) -> tuple[list, dict]:
+        """Stretches worth re-reading (lists of WordScores outside ``spans``) and every such
+        word's originals, keyed by its (start, end)."""
+        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w)]
+        originals = {(w.start, w.end): [c.text for c in self.lexicon.originals_for(text[w.start:w.end])]
+                     for w in words}
+        words = [w for w in words if originals[(w.start, w.end)]]
+        # a word alone, and two neighbours together: a spinner often swaps both words of a
+        # collocation ("counterfeit consciousness"), and neither reads better fixed alone
+        stretches = [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:])
+                                            if not text[a.end:b.start].strip(" ")]
+        return stretches, originals
 
     def _readable(self, text: str, word) -> bool:
         written = text[word.start:word.end]
@@ -104,6 +113,7 @@ class LMVerifiedDetector:
         for stretch in stretches:
             a, b = stretch[0].start, stretch[-1].end
             lo, hi = next(((s, e) for s, e in bounds if s <= a < e), (0, len(text)))
+            lo, hi = _around(text, lo, hi, a, b, self.settings.context_words)
             width = per_word if len(stretch) == 1 else max(2, int(per_word ** 0.5))
             choices = [[match_case(text[w.start:w.end], o) for o in originals[(w.start, w.end)][:width]]
                        for w in stretch]
@@ -121,6 +131,13 @@ class LMVerifiedDetector:
             order = sorted(range(len(gains)), key=lambda i: -gains[i])
             readings.append(Reading(a, b, gains[order[0]], tuple(texts[i] for i in order)))
         return readings
+
+
+def _around(text: str, lo: int, hi: int, a: int, b: int, words: int) -> tuple[int, int]:
+    """The part of ``text[lo:hi]`` from ``words`` words before ``a`` to ``words`` words after ``b``."""
+    before = [m.start() for m in WORD_START.finditer(text, lo, a)]
+    after = [m.end() for m in WORD_END.finditer(text, b, hi)]
+    return (before[-words] if len(before) >= words else lo), (after[words - 1] if len(after) >= words else hi)
 
 
 def _without_overlaps(readings: Sequence[Reading]) -> list[Reading]:
