@@ -28,7 +28,7 @@ WORD_END = WORD_START
 @dataclass(frozen=True)
 class VerifySettings:
     floor: float = 0.05  # tagger spin below which a word is never re-read
-    min_gain: float = 8.0  # LM log-prob gain (nats) of the sentence with the best original (calibrated on dev-heldout)
+    min_gain: float = 10.0  # LM log-prob gain (nats) of the sentence with the best original (calibrated on dev-heldout)
     originals: int = 5  # thesaurus originals tried per word, best first
     suggest_from: int = 30  # an admitted word's originals the LM ranks to suggest a restoration
     suggestions: int = 3
@@ -36,6 +36,9 @@ class VerifySettings:
     # words of the sentence read either side: the gain is a difference between variants, so
     # far context mostly cancels out, and long sentences cost the LM most
     context_words: int = 10
+    # a pair must read better than its better word alone by this much (nats), or a clean word
+    # beside a spun one would be changed along with it
+    pair_margin: float = 2.0
 
     @property
     def signature(self) -> str:
@@ -74,7 +77,8 @@ class LMVerifiedDetector:
         scores = self.detector.word_scores_many([text])[0]
         spans = self.detector.spans(text, scores, threshold)
         stretches, originals = self.unsure_stretches(text, scores, spans)
-        readings = self.read(text, stretches, originals, max(self.settings.originals, 2))
+        readings = _pairs_that_need_both(self.read(text, stretches, originals, max(self.settings.originals, 2)),
+                                         self.settings.pair_margin)
         admitted = _without_overlaps([r for r in readings if r.gain >= self.settings.min_gain])
         # what is admitted is read again against more originals, to suggest what stood there
         wanted = {(r.start, r.end) for r in admitted}
@@ -138,6 +142,18 @@ def _around(text: str, lo: int, hi: int, a: int, b: int, words: int) -> tuple[in
     before = [m.start() for m in WORD_START.finditer(text, lo, a)]
     after = [m.end() for m in WORD_END.finditer(text, b, hi)]
     return (before[-words] if len(before) >= words else lo), (after[words - 1] if len(after) >= words else hi)
+
+
+def _pairs_that_need_both(readings: Sequence[Reading], margin: float) -> list[Reading]:
+    """Single-word readings, and the pair readings that gain ``margin`` more than either word alone."""
+    alone = {(r.start, r.end): r.gain for r in readings}
+    kept = []
+    for reading in readings:
+        inside = [gain for (a, b), gain in alone.items()
+                  if reading.start <= a and b <= reading.end and (a, b) != (reading.start, reading.end)]
+        if not inside or reading.gain >= max(inside) + margin:
+            kept.append(reading)
+    return kept
 
 
 def _without_overlaps(readings: Sequence[Reading]) -> list[Reading]:

@@ -12,17 +12,18 @@ from repair.verify import LMVerifiedDetector, VerifySettings
 
 
 class PhraseCountingScorer:
-    """Log-probability = 4 x (known good phrases in the text): a stand-in for the LM."""
+    """Log-probability = the sum of the known good phrases' values in the text (4 each when given
+    as a list): a stand-in for the LM."""
 
     name = "phrase-counter"
 
     def __init__(self, phrases):
-        self.phrases = phrases
+        self.phrases = phrases if isinstance(phrases, dict) else {p: 4.0 for p in phrases}
         self.seen: list[str] = []
 
     def logprobs(self, texts):
         self.seen += texts
-        return [4.0 * sum(p in t.lower() for p in self.phrases) for t in texts]
+        return [sum(v for p, v in self.phrases.items() if p in t.lower()) for t in texts]
 
 
 class Original:
@@ -150,3 +151,16 @@ def test_verify_can_be_set_in_pyproject(tmp_path, monkeypatch):
     (tmp_path / "pyproject.toml").write_text('[tool.repair]\nverify = "gpt"\n', encoding="utf-8")
     with pytest.raises(ConfigError):
         load_config()
+
+
+def test_a_clean_word_beside_a_spun_one_is_not_changed_with_it():
+    """The pair "novel profound" -> "new deep" reads a little better than "deep" alone, not clearly:
+    the gain is "profound"'s, so "novel" stays."""
+    detector, _ = verified({"novel": 0.2, "profound": 0.2}, {"deep learning": 4.0, "new deep": 1.0})
+    TABLE["novel"] = ["new"]
+    try:
+        text = "We propose a novel profound learning method."
+        [span] = detector.detect(text, 0.65)
+    finally:
+        del TABLE["novel"]
+    assert text[span.start:span.end] == "profound"
