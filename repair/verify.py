@@ -21,8 +21,7 @@ from typing import Sequence
 from .edits import Span, match_case
 
 PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
-WORD_START = re.compile(r"\S+")
-WORD_END = WORD_START
+NON_SPACE = re.compile(r"\S+")  # a word with its punctuation, for counting context
 
 
 @dataclass(frozen=True)
@@ -139,8 +138,8 @@ class LMVerifiedDetector:
 
 def _around(text: str, lo: int, hi: int, a: int, b: int, words: int) -> tuple[int, int]:
     """The part of ``text[lo:hi]`` from ``words`` words before ``a`` to ``words`` words after ``b``."""
-    before = [m.start() for m in WORD_START.finditer(text, lo, a)]
-    after = [m.end() for m in WORD_END.finditer(text, b, hi)]
+    before = [m.start() for m in NON_SPACE.finditer(text, lo, a)]
+    after = [m.end() for m in NON_SPACE.finditer(text, b, hi)]
     return (before[-words] if len(before) >= words else lo), (after[words - 1] if len(after) >= words else hi)
 
 
