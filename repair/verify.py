@@ -28,7 +28,10 @@ NON_SPACE = re.compile(r"\S+")  # a word with its punctuation, for counting cont
 class VerifySettings:
     floor: float = 0.05  # tagger spin below which a word is never re-read
     min_gain: float = 10.0  # LM log-prob gain (nats) of the sentence with the best original (calibrated on dev-heldout)
-    originals: int = 5  # thesaurus originals tried per word, best first
+    originals: int = 5  # thesaurus candidates tried per stretch, best first
+    # where candidates come from: every thesaurus neighbour ranked in context, or only the
+    # more frequent originals of the reverse thesaurus (stop 17)
+    candidates: str = "neighbours"
     suggest_from: int = 30  # an admitted word's originals the LM ranks to suggest a restoration
     suggestions: int = 3
     min_length: int = 3  # shorter words ("an", "of") are never re-read
@@ -41,7 +44,8 @@ class VerifySettings:
 
     @property
     def signature(self) -> str:
-        return f"{self.min_gain:g}@{self.floor:g}"
+        own = f"{self.min_gain:g}@{self.floor:g}"
+        return own if self.candidates == "neighbours" else f"{own}~{self.candidates}"
 
 
 @dataclass(frozen=True)
@@ -75,40 +79,38 @@ class LMVerifiedDetector:
     def detect(self, text: str, threshold: float) -> list[Span]:
         scores = self.detector.word_scores_many([text])[0]
         spans = self.detector.spans(text, scores, threshold)
-        stretches, originals = self.unsure_stretches(text, scores, spans)
-        readings = _pairs_that_need_both(self.read(text, stretches, originals, max(self.settings.originals, 2)),
-                                         self.settings.pair_margin)
+        stretches = self.unsure_stretches(text, scores, spans)
+        readings = _pairs_that_need_both(self.read(text, stretches, self.settings.originals), self.settings.pair_margin)
         admitted = _without_overlaps([r for r in readings if r.gain >= self.settings.min_gain])
         # what is admitted is read again against more originals, to suggest what stood there
         wanted = {(r.start, r.end) for r in admitted}
         again = [st for st in stretches if (st[0].start, st[-1].end) in wanted]
-        suggestions = self.read(text, again, originals, self.settings.suggest_from)
+        suggestions = self.read(text, again, self.settings.suggest_from)
         joined = _joined(text, _without_overlaps(suggestions), scores, self.settings.suggestions)
         return sorted(spans + joined, key=lambda s: s.start)
 
-    def unsure_stretches(self, text: str, scores: Sequence, spans: Sequence[Span]) -> tuple[list, dict]:
-        """Stretches worth re-reading (lists of WordScores outside ``spans``) and every such
-        word's originals, keyed by its (start, end)."""
-        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w)]
-        originals = {(w.start, w.end): [c.text for c in self.lexicon.originals_for(text[w.start:w.end])]
-                     for w in words}
-        words = [w for w in words if originals[(w.start, w.end)]]
-        # a word alone, and two neighbours together: a spinner often swaps both words of a
-        # collocation ("counterfeit consciousness"), and neither reads better fixed alone
-        stretches = [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:])
-                                            if not text[a.end:b.start].strip(" ")]
-        return stretches, originals
+    def unsure_stretches(self, text: str, scores: Sequence, spans: Sequence[Span]) -> list[list]:
+        """Stretches worth re-reading (lists of WordScores outside ``spans``): a word alone, and
+        two neighbours together: a spinner often swaps both words of a collocation
+        ("counterfeit consciousness"), and neither reads better fixed alone."""
+        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w)
+                 and self._options(text, [w], 1)]
+        return [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:]) if not text[a.end:b.start].strip(" ")]
 
     def _readable(self, text: str, word) -> bool:
         written = text[word.start:word.end]
         return (word.spin >= self.settings.floor and len(written) >= self.settings.min_length
                 and PLAIN_WORD.fullmatch(written) is not None)
 
-    def read(self, text: str, stretches: Sequence[Sequence], originals: dict, per_word: int) -> list[Reading]:
-        """LM gain of each stretch (one word, or adjacent words swapped together) with its
-        words' best ``per_word`` originals in place (for two words, ``per_word`` ** 0.5 each)."""
-        import itertools
+    def _options(self, text: str, stretch: Sequence, limit: int) -> list[tuple[str, ...]]:
+        """What each word of ``stretch`` may have stood for, best first (one word per stretch word)."""
+        written = [text[w.start:w.end] for w in stretch]
+        return CANDIDATE_SOURCES[self.settings.candidates](self.lexicon, written, _word_before(text, stretch[0].start),
+                                                           _word_after(text, stretch[-1].end), limit)
 
+    def read(self, text: str, stretches: Sequence[Sequence], per_stretch: int) -> list[Reading]:
+        """LM gain of each stretch (one word, or adjacent words swapped together) with its
+        ``per_stretch`` best candidates in place."""
         from .rewrite import sentence_bounds
 
         bounds = sentence_bounds(text) or [(0, len(text))]
@@ -117,11 +119,11 @@ class LMVerifiedDetector:
             a, b = stretch[0].start, stretch[-1].end
             lo, hi = next(((s, e) for s, e in bounds if s <= a < e), (0, len(text)))
             lo, hi = _around(text, lo, hi, a, b, self.settings.context_words)
-            width = per_word if len(stretch) == 1 else max(2, int(per_word ** 0.5))
-            choices = [[match_case(text[w.start:w.end], o) for o in originals[(w.start, w.end)][:width]]
-                       for w in stretch]
             gaps = [text[x.end:y.start] for x, y in zip(stretch, stretch[1:])] + [""]
-            texts = ["".join(c + g for c, g in zip(combo, gaps)) for combo in itertools.product(*choices)]
+            texts = ["".join(match_case(text[w.start:w.end], c) + g for w, c, g in zip(stretch, combo, gaps))
+                     for combo in self._options(text, stretch, per_stretch)]
+            if not texts:
+                continue
             plans.append((a, b, texts, len(variants)))
             variants.append(text[lo:hi])
             variants += [text[lo:a] + t + text[b:hi] for t in texts]
@@ -134,6 +136,32 @@ class LMVerifiedDetector:
             order = sorted(range(len(gains)), key=lambda i: -gains[i])
             readings.append(Reading(a, b, gains[order[0]], tuple(texts[i] for i in order)))
         return readings
+
+
+def _neighbour_candidates(lexicon, words, left, right, limit):
+    return lexicon.neighbours_in_context(words, left, right, limit)
+
+
+def _original_candidates(lexicon, words, left, right, limit):
+    """The reverse thesaurus's more frequent originals, ``limit`` ** (1 / words) per word."""
+    import itertools
+
+    width = limit if len(words) == 1 else max(2, int(limit ** 0.5))
+    lists = [[c.text for c in lexicon.originals_for(w)][:width] for w in words]
+    return list(itertools.product(*lists))[:limit] if all(lists) else []
+
+
+CANDIDATE_SOURCES = {"neighbours": _neighbour_candidates, "originals": _original_candidates}
+
+
+def _word_before(text: str, at: int) -> str | None:
+    found = PLAIN_WORD.findall(text[max(0, at - 40):at])
+    return found[-1] if found else None
+
+
+def _word_after(text: str, at: int) -> str | None:
+    found = PLAIN_WORD.findall(text[at:at + 40])
+    return found[0] if found else None
 
 
 def _around(text: str, lo: int, hi: int, a: int, b: int, words: int) -> tuple[int, int]:

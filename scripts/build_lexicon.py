@@ -165,7 +165,8 @@ class Frequencies:
         return value
 
 
-def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_original_zipf: float) -> dict:
+def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_original_zipf: float,
+          max_neighbours: int = 100, min_neighbour_zipf: float = 2.0) -> dict:
     started = time.time()
     moby = read_moby()
     mythes = read_mythes()
@@ -222,10 +223,13 @@ def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_o
                if c >= min_bigram and pair[0] in vocabulary and pair[1] in vocabulary}
     phrases = {t for s, entries in table.items() for t in [s] + [h for h, _ in entries] if " " in t or "-" in t}
     used_heads = sorted({h for entries in table.values() for h, _ in entries})
+    neighbours = thesaurus_neighbours(votes, freq, max_neighbours, min_neighbour_zipf)
 
     out.mkdir(parents=True, exist_ok=True)
     _write_gz(out / "reverse.tsv.gz", (
         "\t".join([s] + [f"{h}\t{v}" for h, v in table[s]]) for s in sorted(table)))
+    _write_gz(out / "neighbours.tsv.gz", (
+        "\t".join([w] + [f"{n}\t{v}" for n, v in neighbours[w]]) for w in sorted(neighbours)))
     _write_gz(out / "heads.tsv.gz", (f"{h}\t{mass[h]}" for h in used_heads))
     _write_gz(out / "words.tsv.gz", (
         f"{t}\t{freq.term(t):.2f}\t{google.get(t, '')}" for t in sorted(vocabulary | phrases)))
@@ -235,6 +239,8 @@ def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_o
         "min_bigram_count": min_bigram,
         "top_words": top_words,
         "min_original_zipf": min_original_zipf,
+        "max_neighbours": max_neighbours,
+        "min_neighbour_zipf": min_neighbour_zipf,
         "google_total": GOOGLE_TOTAL,
     }
     counts = {
@@ -242,6 +248,8 @@ def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_o
         "pairs": sum(len(v) for v in table.values()),
         "words": len(vocabulary | phrases),
         "bigrams": len(bigrams),
+        "neighbour_words": len(neighbours),
+        "neighbour_pairs": sum(len(v) for v in neighbours.values()),
         "moby_headwords": len(moby),
         "mythes_headwords": len(mythes),
     }
@@ -261,6 +269,24 @@ def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_o
     }
     (out / "component.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return {"seconds": round(time.time() - started, 1), **counts}
+
+
+def thesaurus_neighbours(votes: dict, freq: "Frequencies", limit: int, min_zipf: float) -> dict[str, list[tuple[str, int]]]:
+    """word -> its thesaurus neighbours of any frequency, most votes first (then commonest).
+
+    ``reverse.tsv.gz`` keeps only originals more frequent than the substitute, but real
+    spinners swap "function" for "work" as readily as "work" for "function": a fifth of real
+    swapped words, and half of our synthetic ones, stand for a rarer word. This table is the
+    whole neighbourhood, for candidates ranked in context (``Lexicon.neighbours_in_context``).
+    """
+    found: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for (word, neighbour), v in votes.items():
+        if " " in word or word == neighbour or freq.word(word) < 1.5 or freq.term(neighbour) < min_zipf:
+            continue
+        if " " not in neighbour and lemmas(word) & lemmas(neighbour):
+            continue  # an inflection of the same word is not a synonym swap
+        found[word].append((neighbour, v))
+    return {w: sorted(pairs, key=lambda nv: (-nv[1], -freq.term(nv[0]), nv[0]))[:limit] for w, pairs in found.items()}
 
 
 def _version(package: str) -> str:
@@ -287,9 +313,12 @@ def main(argv=None) -> int:
     parser.add_argument("--min-bigram", type=int, default=100_000, help="drop rarer Google bigrams")
     parser.add_argument("--top-words", type=int, default=60_000, help="common words always in the word table")
     parser.add_argument("--min-original-zipf", type=float, default=3.0, help="drop originals rarer than this")
+    parser.add_argument("--max-neighbours", type=int, default=100, help="thesaurus neighbours kept per word")
+    parser.add_argument("--min-neighbour-zipf", type=float, default=2.0, help="drop neighbours rarer than this")
     args = parser.parse_args(argv)
     try:
-        summary = build(args.out, args.max_candidates, args.min_bigram, args.top_words, args.min_original_zipf)
+        summary = build(args.out, args.max_candidates, args.min_bigram, args.top_words, args.min_original_zipf,
+                        args.max_neighbours, args.min_neighbour_zipf)
     except (OSError, ImportError) as error:
         print(f"build_lexicon: {error}", file=sys.stderr)
         return 2

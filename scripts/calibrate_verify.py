@@ -23,20 +23,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from repair.verify import CANDIDATE_SOURCES, VerifySettings  # noqa: E402  (no torch import)
+
 WORD = re.compile(r"[A-Za-z]+")
 
 
-def dump(split_file: Path, docs: int, out: Path, threshold: float) -> int:
+def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: str) -> int:
     """Every first-pass reading ``LMVerifiedDetector`` makes on ``docs`` documents, with its gold label."""
     import torch
 
     from repair.detect import TaggerDetector
     from repair.rerank import load_reranker
-    from repair.verify import LMVerifiedDetector
+    from repair.verify import LMVerifiedDetector, VerifySettings
 
     torch.set_num_threads(2)
     tagger = TaggerDetector.from_pretrained("models/detector")
-    verifier = LMVerifiedDetector(tagger, load_reranker("lm"))
+    verifier = LMVerifiedDetector(tagger, load_reranker("lm"), VerifySettings(candidates=candidates))
     rows = [json.loads(line) for line in gzip.open(split_file)]
     random.Random(1).shuffle(rows)
     rows = rows[:docs]
@@ -47,9 +49,9 @@ def dump(split_file: Path, docs: int, out: Path, threshold: float) -> int:
             scores = tagger.word_scores_many([text])[0]
             words += len(scores)
             spans = tagger.spans(text, scores, threshold)
-            stretches, originals = verifier.unsure_stretches(text, scores, spans)
+            stretches = verifier.unsure_stretches(text, scores, spans)
             gold = [(e["spun_start"], e["spun_end"]) for e in row["edits"]]
-            for reading in verifier.read(text, stretches, originals, verifier.settings.originals):
+            for reading in verifier.read(text, stretches, verifier.settings.originals):
                 handle.write(json.dumps({
                     "doc": index, "profile": row["profile"], "text": text[reading.start:reading.end],
                     "inside": any(s < reading.end and e > reading.start for s, e in gold),
@@ -77,9 +79,11 @@ def main(argv=None) -> int:
     parser.add_argument("--docs", type=int, default=40)
     parser.add_argument("--out", type=Path, default=Path("runs/verify/lm-dev-heldout.jsonl"))
     parser.add_argument("--threshold", type=float, default=0.65)
+    parser.add_argument("--candidates", choices=sorted(CANDIDATE_SOURCES), default=VerifySettings.candidates,
+                        help="where the words' candidates come from (repair.verify.CANDIDATE_SOURCES)")
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    clean_words = dump(args.data / f"{args.split}.jsonl.gz", args.docs, args.out, args.threshold)
+    clean_words = dump(args.data / f"{args.split}.jsonl.gz", args.docs, args.out, args.threshold, args.candidates)
     report(args.out, clean_words)
     return 0
 

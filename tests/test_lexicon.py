@@ -65,3 +65,25 @@ def test_span_candidates_combine_word_by_word(lexicon):
     assert candidates[0].text == "long term"
     assert "lengthy term" not in texts(candidates)
     assert abs(sum(c.weight for c in candidates) - 1.0) < 1e-6
+
+
+def test_neighbours_keep_rarer_words_that_originals_drop(lexicon):
+    # a spinner may swap a common word for a rarer one or a rarer for a common one
+    assert "job" in lexicon.neighbours_for("occupation")
+    assert "occupation" in lexicon.neighbours_for("job")
+    assert "occupation" not in texts(lexicon.originals_for("job"))
+    assert all(votes >= 1 for votes in lexicon.neighbours_for("job").values())
+    assert lexicon.neighbours_for("qzxv") == {}
+
+
+def test_neighbours_in_context_are_ranked_by_votes_and_fit_and_inflected(lexicon):
+    assert lexicon.neighbours_in_context(["inventory"], "the", "market", 3)[0] == ("stock",)
+    assert ("cars",) in lexicon.neighbours_in_context(["automobiles"], "new", "are", 3)
+    assert lexicon.neighbours_in_context(["lengthy"], "the", "run", 1) == [("long",)]
+
+
+def test_neighbours_in_context_swap_every_word_of_a_stretch(lexicon):
+    pairs = lexicon.neighbours_in_context(["inventory", "exchange"], "the", "is", 5)
+    assert pairs[0] == ("stock", "market")
+    assert all(len(p) == 2 and p[0] != "inventory" and p[1] != "exchange" for p in pairs)
+    assert lexicon.neighbours_in_context(["inventory", "qzxv"], "the", "is") == []

@@ -38,6 +38,12 @@ class ReverseThesaurus:
     def originals_for(self, word):
         return [Original(o) for o in self.table.get(word.lower(), ())]
 
+    def neighbours_in_context(self, words, left, right, limit=30):
+        import itertools
+
+        lists = [self.table.get(w.lower(), ()) for w in words]
+        return list(itertools.product(*lists))[:limit] if all(lists) else []
+
 
 class FixedSpinTagger:
     """Per-word spins from a table (0 elsewhere), spans at the threshold like the real tagger."""
