@@ -63,6 +63,9 @@ class DecideConfig:
     max_lexicon_candidates: int = 12  # looked up per span
     scored_candidates: int = 10  # of those, how many the model scores (best by fit and weight)
     use_synonyms: bool = True  # WordNet synonyms beside the lexicon, when the model folder ships them
+    # thesaurus neighbours of any frequency, ranked in context (``Lexicon.neighbours_in_context``);
+    # the reverse thesaurus only offers originals more frequent than the spun word
+    neighbour_candidates: int = 0
     per_word_candidates: int = 4
     consistency_margin: float = 3.0  # how much better an occurrence's own choice must be to break ranks
     unlisted_margin: float = 0.0  # extra margin for a candidate no thesaurus lists (the model's own idea)
@@ -215,6 +218,7 @@ def inflect_like(template: str, candidate: str) -> list[str]:
 
 SYNONYMS_FILE = "synonyms.tsv.gz"
 SYNONYM_WEIGHT = 0.02  # prior of a WordNet synonym beside the lexicon's calibrated weights
+NEIGHBOUR_WEIGHT = 0.02  # the same for a thesaurus neighbour the reverse thesaurus does not list
 
 
 def load_synonyms(path: Path) -> dict[str, tuple[str, ...]] | None:
@@ -290,6 +294,10 @@ class CandidateSource:
         for text, weight in self.originals(phrase)[:limit]:
             found[text.lower()] = max(weight, found.get(text.lower(), 0.0))
         words = phrase.split()
+        if self.settings.neighbour_candidates and hasattr(self.lexicon, "neighbours_in_context"):
+            for combo in self.lexicon.neighbours_in_context(words, left or None, right or None,
+                                                            self.settings.neighbour_candidates):
+                found.setdefault(" ".join(combo), NEIGHBOUR_WEIGHT)
         if len(words) > 1:
             if self.lexicon is None:
                 pass

@@ -342,6 +342,8 @@ def evaluate(args) -> None:
     if args.model == "none":
         return
     overrides = {"use_synonyms": False} if args.no_synonyms else {}
+    if args.neighbours is not None:
+        overrides["neighbour_candidates"] = args.neighbours
     rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon, **overrides)
     if args.beam is not None:
         rewriter.decide = replace(rewriter.decide, beam=args.beam)
@@ -506,6 +508,8 @@ def main(argv=None) -> None:
     e.add_argument("--unlisted", type=float, nargs="*", default=None,
                    help="margins tried for candidates no thesaurus lists (default 0 1 2 4 8)")
     e.add_argument("--no-synonyms", action="store_true", help="lexicon candidates only (no WordNet table)")
+    e.add_argument("--neighbours", type=int, default=None,
+                   help="thesaurus neighbours added to each span's candidates (default: the model's setting)")
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
     e.add_argument("--rerank", default="none", choices=["none", "lm"],
                    help="re-score the best candidates with the causal LM (repair.rerank)")
