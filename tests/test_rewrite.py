@@ -320,3 +320,17 @@ def test_evaluate_tunes_on_the_mean_of_several_splits(tmp_path):
     assert set(by_split) == {"dev", "dev-heldout"}
     assert figures["gold_spans"] == by_split["dev"]["gold_spans"] + by_split["dev-heldout"]["gold_spans"] > 0
     assert "context_weight" in json.loads(report.read_text())["settings"]
+
+
+def test_neighbour_candidates_offer_originals_rarer_than_the_spun_word():
+    """The reverse thesaurus lists only more frequent originals; a spinner may also have put a
+    common word ("big", "help") where a rarer one stood."""
+    from repair.lexicon import Lexicon
+    from repair.rewrite import CandidateSource
+
+    lexicon = Lexicon.load(ROOT / "models" / "lexicon")
+    for spun, left, right, original in [("big", "an", "amount", "enormous"), ("help", "financial", "for", "assistance")]:
+        without = CandidateSource(lexicon, DecideConfig(neighbour_candidates=0)).candidates(spun, left, right)
+        found = CandidateSource(lexicon, DecideConfig(neighbour_candidates=10)).candidates(spun, left, right)
+        assert original not in without
+        assert original in found and spun not in found
