@@ -97,26 +97,13 @@ class Lexicon:
 
     @functools.cached_property
     def _reverse(self) -> dict[str, str]:
-        # the candidate list stays a raw string until someone asks for that substitute
-        table = {}
-        with gzip.open(self.folder / "reverse.tsv.gz", "rt", encoding="utf-8") as handle:
-            for line in handle:
-                key, _, rest = line.rstrip("\n").partition("\t")
-                table[key] = rest
-        return table
+        return read_keyed_table(self.folder / "reverse.tsv.gz")
 
     @functools.cached_property
     def _neighbours(self) -> dict[str, str]:
         # a lexicon built before the table existed has none: no neighbour candidates, not an error
         path = self.folder / "neighbours.tsv.gz"
-        if not path.is_file():
-            return {}
-        table = {}
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            for line in handle:
-                key, _, rest = line.rstrip("\n").partition("\t")
-                table[key] = rest
-        return table
+        return read_keyed_table(path) if path.is_file() else {}
 
     def _rows(self, name: str) -> Iterator[list[str]]:
         with gzip.open(self.folder / name, "rt", encoding="utf-8") as handle:
@@ -310,6 +297,17 @@ class Lexicon:
         top = best[0][1][0]
         total = sum(10 ** (s - top) for _, (s, _) in best)
         return [Candidate(text, 10 ** (s - top) / total, c) for text, (s, c) in best]
+
+
+def read_keyed_table(path: Path) -> dict[str, str]:
+    """A gzipped ``key \t fields...`` table as key -> the raw rest of its line: a list stays a
+    string until someone asks for that key (most never are)."""
+    table = {}
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            key, _, rest = line.rstrip("\n").partition("\t")
+            table[key] = rest
+    return table
 
 
 @functools.lru_cache(maxsize=4)

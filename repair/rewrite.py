@@ -225,14 +225,9 @@ def load_synonyms(path: Path) -> dict[str, tuple[str, ...]] | None:
     """WordNet synonyms by lemma (compiled by ``train_rewriter.py synonyms``), if shipped."""
     if not path.is_file():
         return None
-    import gzip
+    from .lexicon import read_keyed_table
 
-    table = {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            word, _, rest = line.rstrip("\n").partition("\t")
-            table[word] = rest
-    return table
+    return read_keyed_table(path)
 
 
 class CandidateSource:
