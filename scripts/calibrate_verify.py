@@ -28,7 +28,7 @@ from repair.verify import CANDIDATE_SOURCES, VerifySettings  # noqa: E402  (no t
 WORD = re.compile(r"[A-Za-z]+")
 
 
-def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: str) -> int:
+def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: str, floor: float) -> int:
     """Every first-pass reading ``LMVerifiedDetector`` makes on ``docs`` documents, with its gold label."""
     import torch
 
@@ -38,7 +38,7 @@ def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: s
 
     torch.set_num_threads(2)
     tagger = TaggerDetector.from_pretrained("models/detector")
-    verifier = LMVerifiedDetector(tagger, load_reranker("lm"), VerifySettings(candidates=candidates))
+    verifier = LMVerifiedDetector(tagger, load_reranker("lm"), VerifySettings(candidates=candidates, floor=floor))
     rows = [json.loads(line) for line in gzip.open(split_file)]
     random.Random(1).shuffle(rows)
     rows = rows[:docs]
@@ -81,9 +81,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threshold", type=float, default=0.65)
     parser.add_argument("--candidates", choices=sorted(CANDIDATE_SOURCES), default=VerifySettings.candidates,
                         help="where the words' candidates come from (repair.verify.CANDIDATE_SOURCES)")
+    parser.add_argument("--floor", type=float, default=VerifySettings.floor, help="tagger spin below which a word is never read")
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    clean_words = dump(args.data / f"{args.split}.jsonl.gz", args.docs, args.out, args.threshold, args.candidates)
+    clean_words = dump(args.data / f"{args.split}.jsonl.gz", args.docs, args.out, args.threshold, args.candidates, args.floor)
     report(args.out, clean_words)
     return 0
 
