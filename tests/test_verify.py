@@ -114,6 +114,24 @@ def test_the_signature_names_the_verifier_and_its_settings():
     assert detector.signature_settings == {"doc-gate": "off", "verify": "phrase-counter>=4@0.05"}
 
 
+def test_candidates_come_from_the_neighbours_unless_the_originals_are_asked_for():
+    """The neighbours may be rarer than the written word ("deep" stands for "profound" here); the
+    stop-17 source offers only the reverse thesaurus's more frequent originals."""
+    text = "We train the model with profound learning on images."
+
+    class Split(ReverseThesaurus):
+        def originals_for(self, word):
+            return []  # as if every neighbour of "profound" were rarer than it
+
+    detector, _ = verified({"profound": 0.2}, ["deep learning"])
+    detector.lexicon = Split(TABLE)
+    assert [s.suggestions[0] for s in detector.detect(text, 0.65)] == ["deep"]
+    old, _ = verified({"profound": 0.2}, ["deep learning"], VerifySettings(min_gain=4.0, candidates="originals"))
+    old.lexicon = Split(TABLE)
+    assert old.detect(text, 0.65) == []
+    assert old.signature_settings["verify"] == "phrase-counter>=4@0.05~originals"
+
+
 def test_verify_needs_a_detector_with_word_scores(toy_model_dir):
     from repair.repairer import Repairer
 
