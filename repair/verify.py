@@ -3,17 +3,19 @@
 The tagger flags a word only when it is confident, so a swap it never met in training (a
 real spinner's, in prose unlike our corpus) mostly scores below the threshold. For those words a
 generic LM is evidence that does not depend on which swaps the tagger saw: the sentence is read
-with the word and with each of its thesaurus originals, and when one of them makes the sentence
-far more probable ("profound learning" against "deep learning") the word is admitted as a span.
+with the word and with each of its likeliest thesaurus neighbours of any frequency
+(``Lexicon.neighbours_in_context``), and when one of them makes the sentence far more probable
+("profound learning" against "deep learning") the word is admitted as a span.
 That is the masked-LM scoring of Martel et al. (2024), with SmolLM2-135M (``repair.rerank``'s
 scorer) reading whole sentences instead of a masked slot.
 
-Only words the tagger already scored at ``floor`` or more and that have originals in the
-reverse thesaurus are re-read, so clean text costs a few LM passes per sentence. Admitted
-spans go to the rewriter like any other; their score is the tagger's own.
+Only words the tagger already scored at ``floor`` or more and that have thesaurus neighbours
+are re-read, so clean text costs a few LM passes per sentence. Admitted spans go to the
+rewriter like any other; their score is the tagger's own.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -32,7 +34,7 @@ class VerifySettings:
     # where candidates come from: every thesaurus neighbour ranked in context, or only the
     # more frequent originals of the reverse thesaurus (stop 17)
     candidates: str = "neighbours"
-    suggest_from: int = 30  # an admitted word's originals the LM ranks to suggest a restoration
+    suggest_from: int = 30  # an admitted stretch's candidates the LM ranks to suggest a restoration
     suggestions: int = 3
     min_length: int = 3  # shorter words ("an", "of") are never re-read
     # words of the sentence read either side: the gain is a difference between variants, so
@@ -55,7 +57,7 @@ class Reading:
     start: int
     end: int
     gain: float  # log P(sentence with best original) - log P(sentence as written)
-    ranked: tuple[str, ...]  # the originals tried, the sentence's most probable first
+    ranked: tuple[str, ...]  # the candidates tried, the sentence's most probable first
 
 
 class LMVerifiedDetector:
@@ -82,7 +84,7 @@ class LMVerifiedDetector:
         stretches = self.unsure_stretches(text, scores, spans)
         readings = _pairs_that_need_both(self.read(text, stretches, self.settings.originals), self.settings.pair_margin)
         admitted = _without_overlaps([r for r in readings if r.gain >= self.settings.min_gain])
-        # what is admitted is read again against more originals, to suggest what stood there
+        # what is admitted is read again against more candidates, to suggest what stood there
         wanted = {(r.start, r.end) for r in admitted}
         again = [st for st in stretches if (st[0].start, st[-1].end) in wanted]
         suggestions = self.read(text, again, self.settings.suggest_from)
@@ -144,8 +146,6 @@ def _neighbour_candidates(lexicon, words, left, right, limit):
 
 def _original_candidates(lexicon, words, left, right, limit):
     """The reverse thesaurus's more frequent originals, ``limit`` ** (1 / words) per word."""
-    import itertools
-
     width = limit if len(words) == 1 else max(2, int(limit ** 0.5))
     lists = [[c.text for c in lexicon.originals_for(w)][:width] for w in words]
     return list(itertools.product(*lists))[:limit] if all(lists) else []
@@ -215,7 +215,7 @@ def _joined(text: str, readings: Sequence[Reading], scores: Sequence, count: int
 
 
 def _suggestions(text: str, group: Sequence[Reading], count: int) -> tuple[str, ...]:
-    """Each stretch's LM-best originals in place; in a joined span, every stretch at its best first."""
+    """Each stretch's LM-best candidates in place; in a joined span, every stretch at its best first."""
     gaps = [text[a.end:b.start] for a, b in zip(group, group[1:])] + [""]
     written = [text[r.start:r.end] for r in group]
 

@@ -1,7 +1,7 @@
 """Measure what ``--verify lm`` would add on a data split, for choosing its ``min_gain``.
 
 Every first-pass reading ``repair.verify.LMVerifiedDetector`` makes (the words the shipped tagger
-left below its threshold, after the document gate, scored 0.05 or more, with thesaurus originals;
+left below its threshold, after the document gate, scored at --floor or more, with thesaurus candidates;
 alone and side by side) is recorded with its LM gain. Printed: per minimum gain, the readings that
 touch a gold edit, the others, and the words flagged in clean documents per 1,000 clean words. A reading
 is counted before overlaps are resolved, so a pair and its words may all count.
