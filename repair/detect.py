@@ -38,7 +38,7 @@ WEIGHTS_FILE = "model.safetensors"
 LABELS = ("O", "B", "I")
 DOC_FEATURE_NAMES = ("doc_mean_spin", "same_word_spin", "doc_flagged_share")
 # lexical features that look beyond the word itself; left out of the "local" ablation probe
-DOCUMENT_LEXICAL_FEATURES = ("originals_absent", "recurrence", "doc_prior_rate", "doc_absent_rate")
+DOCUMENT_LEXICAL_FEATURES = ("originals_absent", "recurrence", "doc_prior_rate", "doc_absent_rate", "doc_neighbour_rate")
 INSIDE_SUPPORT = 0.5  # see spans_from_scores: how spun a word must look to be a span's missing beginning
 MAX_PIECES_PER_WORD = 12  # a 60-letter "word" still gets a prediction from its first pieces
 
@@ -379,7 +379,8 @@ class TaggerDetector:
         network = build_network(config)
         freeze_base(network, config)
         folder = lexicon_folder if lexicon_folder is not None else default_model_dir() / "lexicon"
-        return cls(network.to(device), WordPieces.load(), LexicalFeatures(load_lexicon(folder)), config, device)
+        features = LexicalFeatures(load_lexicon(folder), config["features"])
+        return cls(network.to(device), WordPieces.load(), features, config, device)
 
     @classmethod
     def from_pretrained(cls, folder: os.PathLike | str, device: str = "cpu", quantize: bool | None = None,
@@ -403,7 +404,7 @@ class TaggerDetector:
             raise ComponentError(f"{weights_path} lacks {len(missing)} trained weights (e.g. {missing[0]})")
         network.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         network.eval()
-        features = LexicalFeatures(load_lexicon(_find_lexicon(folder, config, lexicon_folder)))
+        features = LexicalFeatures(load_lexicon(_find_lexicon(folder, config, lexicon_folder)), config["features"])
         if config.get("lexicon_features") and features.is_frequency_only:
             raise ComponentError(f"{folder} was trained with the shared lexicon, which was not found "
                                  f"(looked for {config['lexicon']} beside it and in {default_model_dir()})")

@@ -18,6 +18,8 @@ from typing import Sequence
 from .chunks import sentence_ends
 from .edits import WORD
 
+PIECES = re.compile(r"[ -]")  # a neighbour's words, as the lexicon's bigrams see them
+
 # Word-like units plus every other non-space character: what the encoder reads.
 UNIT = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 
@@ -35,10 +37,21 @@ FEATURE_NAMES = (
     "capitalised",      # capital letter not at a sentence start: names are rarely spun
     "sentence_start",
     "numeric",
+    # Thesaurus neighbours of any frequency: the reverse thesaurus keeps only originals more
+    # frequent than the word, which leaves out half the originals of unseen swaps (lexicon card).
+    "neighbour_fit",      # best neighbour's bigram fit in place minus the word's own, plus its votes
+    "neighbour_left",     # the same against the word before only
+    "neighbour_right",    # the same against the word after only
+    "has_neighbours",
+    "doc_neighbour_rate", # share of document words with a neighbour that fits clearly better
 )
 NUM_FEATURES = len(FEATURE_NAMES)
+NEIGHBOUR_FEATURES = frozenset(FEATURE_NAMES[FEATURE_NAMES.index("neighbour_fit"):])
 TOP_ORIGINALS = 5
 STRONG_PRIOR = 0.25  # zipf_gain above this (1.5 zipf) counts toward the document's spin rate
+TOP_NEIGHBOURS = 30  # by votes: the best-linked neighbours, enough for the rank of most originals
+NEIGHBOUR_VOTE_LOG10 = 1.0  # per log10 of votes, as NEIGHBOUR_VOTE_WEIGHT x ln(votes) scaled to log10 fit
+CLEARLY_BETTER = 0.2  # neighbour_fit (2 log10 units) above this counts toward doc_neighbour_rate
 
 
 @dataclass(frozen=True)
@@ -102,13 +115,20 @@ def _candidate_text(candidate) -> str:
 
 
 class LexicalFeatures:
-    """Computes the FEATURE_NAMES matrix for a document; caches per word type."""
+    """Computes the FEATURE_NAMES matrix for a document; caches per word type.
 
-    def __init__(self, lexicon):
+    ``names``: the features a model reads; the neighbour group is only computed when one of
+    them is wanted (a model trained without it leaves its columns at zero and pays nothing).
+    """
+
+    def __init__(self, lexicon, names: Sequence[str] | None = None):
         self.lexicon = lexicon
         self.has_fit = callable(getattr(lexicon, "fit", None))
+        self.has_neighbours = all(callable(getattr(lexicon, m, None)) for m in ("neighbours_for", "side_fits")) and (
+            names is None or bool(NEIGHBOUR_FEATURES & set(names)))
         self._zipf = lru_cache(maxsize=200_000)(self._zipf_uncached)
         self._originals = lru_cache(maxsize=200_000)(self._originals_uncached)
+        self._top_neighbours = lru_cache(maxsize=200_000)(self._top_neighbours_uncached)
 
     @property
     def is_frequency_only(self) -> bool:
@@ -133,6 +153,27 @@ class LexicalFeatures:
                 texts.append(text)
                 channel = max(channel, float(getattr(candidate, "channel", 0.0) or 0.0))
         return tuple(texts), channel
+
+    def _top_neighbours_uncached(self, word: str) -> tuple[tuple[tuple[str, ...], float], ...]:
+        """The best-linked neighbours (as words) with their vote prior, for the fit features."""
+        try:
+            found = self.lexicon.neighbours_for(word)
+        except Exception:
+            return ()
+        best = sorted(found.items(), key=lambda nv: (-nv[1], nv[0]))[:TOP_NEIGHBOURS]
+        return tuple((tuple(p), NEIGHBOUR_VOTE_LOG10 * math.log10(v)) for n, v in best if (p := PIECES.split(n)) and all(p))
+
+    def _neighbour_gains(self, left: str | None, word: str, right: str | None) -> tuple[float, float, float]:
+        """Best (whole, left side, right side) log10 fit gain of a neighbour in ``word``'s place."""
+        top = self._top_neighbours(word)
+        if not top:
+            return 0.0, 0.0, 0.0
+        fits = self.lexicon.side_fits(left, [(word,)] + [pieces for pieces, _ in top], right)
+        own_before, _, own_after = fits[0]
+        whole = max(b + i + a + prior for (b, i, a), (_, prior) in zip(fits[1:], top)) - own_before - own_after
+        side_left = max(b + i for b, i, _ in fits[1:]) - own_before if left else 0.0
+        side_right = max(i + a for _, i, a in fits[1:]) - own_after if right else 0.0
+        return whole, side_left, side_right
 
     def _gain(self, text: str, originals: Sequence[str]) -> float:
         if not originals:
@@ -167,9 +208,20 @@ class LexicalFeatures:
                     for j in range(k, k + n):
                         phrase_gain[j] = max(phrase_gain[j], gain)
 
+        neighbour = [(0.0, 0.0, 0.0)] * len(words)
+        if self.has_neighbours:
+            from .lexicon import normalise
+
+            plain = [normalise(w) for w in lower]
+            neighbour = [tuple(max(min(g / 10.0, 1.0), -1.0) for g in self._neighbour_gains(
+                plain[k - 1] if k > 0 else None, w, plain[k + 1] if k + 1 < len(plain) else None))
+                for k, w in enumerate(plain)]
+        has_neighbours = [self.has_neighbours and bool(self._top_neighbours(w)) for w in lower]
+
         total = max(len(words), 1)
         doc_prior_rate = sum(g > STRONG_PRIOR for g in gains) / total
         doc_absent_rate = sum(absent) / total
+        doc_neighbour_rate = sum(n[0] > CLEARLY_BETTER for n in neighbour) / total
 
         rows = [[0.0] * NUM_FEATURES for _ in doc.units]
         previous_sentence = -1
@@ -200,5 +252,8 @@ class LexicalFeatures:
                 1.0 if unit.text[:1].isupper() and not sentence_start else 0.0,
                 1.0 if sentence_start else 0.0,
                 1.0 if unit.text.isdigit() else 0.0,
+                *neighbour[k],
+                1.0 if has_neighbours[k] else 0.0,
+                doc_neighbour_rate,
             ]
         return rows

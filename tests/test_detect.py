@@ -12,7 +12,7 @@ import pytest
 
 from repair.components import default_model_dir, load_component
 from repair.detect import TaggerDetector, WordScore, plan_windows, spans_from_scores, word_labels
-from repair.detect_features import FEATURE_NAMES, LexicalFeatures, _FrequencyOnlyLexicon, split_units
+from repair.detect_features import FEATURE_NAMES, NEIGHBOUR_FEATURES, LexicalFeatures, _FrequencyOnlyLexicon, split_units
 from repair.detect_metrics import GoldDocument, figures, gold_from_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,3 +366,20 @@ def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
     detector.gate = None
     assert {s.start for s in detector.spans(text, scores, 0.7)} == {w.start for w in scores if w.spin >= 0.7}
     assert detector.signature_settings == {}
+
+
+def test_neighbour_features_see_a_word_its_thesaurus_neighbour_would_fit_better():
+    from repair.detect_features import load_lexicon
+
+    lexicon = load_lexicon(Path(__file__).resolve().parent.parent / "models" / "lexicon")
+    text = "Shares fell on the inventory market today. Shares fell on the stock market today."
+    doc = split_units(text)
+    rows = LexicalFeatures(lexicon).compute(doc)
+    named = {u.text: dict(zip(FEATURE_NAMES, r)) for u, r in zip(doc.units, rows) if u.is_word}
+    assert named["inventory"]["neighbour_fit"] > named["stock"]["neighbour_fit"] + 0.1
+    assert named["inventory"]["neighbour_left"] > 0 and named["inventory"]["neighbour_right"] > 0
+    assert named["inventory"]["has_neighbours"] == 1.0
+    # a model trained without the group never pays for it: its columns stay zero
+    shipped_names = [n for n in FEATURE_NAMES if n not in NEIGHBOUR_FEATURES]
+    rows = LexicalFeatures(lexicon, shipped_names).compute(doc)
+    assert all(r[FEATURE_NAMES.index(n)] == 0.0 for r in rows for n in NEIGHBOUR_FEATURES)

@@ -87,3 +87,11 @@ def test_neighbours_in_context_swap_every_word_of_a_stretch(lexicon):
     assert pairs[0] == ("stock", "market")
     assert all(len(p) == 2 and p[0] != "inventory" and p[1] != "exchange" for p in pairs)
     assert lexicon.neighbours_in_context(["inventory", "qzxv"], "the", "is") == []
+
+
+def test_side_fits_cut_the_bigram_fit_in_three(lexicon):
+    candidates = [("stock",), ("take", "stock"), ("qzxv",)]
+    for (before, inner, after), pieces in zip(lexicon.side_fits("the", candidates, "market"), candidates):
+        assert before + inner + after == pytest.approx(lexicon.fit("the", " ".join(pieces), "market"), abs=1e-9)
+    (before, inner, after), = lexicon.side_fits(None, [("stock", "market")], None)
+    assert before == after == 0.0 and inner == pytest.approx(lexicon.bigram_logp("stock", "market"))
