@@ -173,11 +173,14 @@ class RepairerSpec:
     threshold: float | None = None
     detector: str | None = None
     rewriter: str | None = None
+    rerank: str = "none"
+    verify: str = "none"
 
     def __call__(self):
         from .repairer import Repairer
 
-        return Repairer.from_pretrained(self.model_dir, self.threshold, self.detector, self.rewriter)
+        return Repairer.from_pretrained(self.model_dir, self.threshold, self.detector, self.rewriter,
+                                        rerank=self.rerank, verify=self.verify)
 
 
 def ignore_entries(words: Iterable[str]) -> tuple[str, ...]:

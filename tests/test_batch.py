@@ -595,3 +595,22 @@ def test_model_dir_and_threshold_come_from_the_config_unless_given(tmp_path, mod
     assert "threshold:0.99" in entry["signature"]
     assert main(["batch", str(src), "-o", str(tmp_path / "flag"), "-j", "1", "-q", "--threshold", "0.1"]) == 0
     assert "threshold:0.1" in edits_entries(tmp_path / "flag")[0]["signature"]
+
+
+def test_language_model_options_reach_every_worker_recipe(tmp_path, monkeypatch):
+    import repair.batch as batch_module
+
+    seen = []
+
+    class Done:
+        exit_code = 0
+
+    monkeypatch.setattr(batch_module, "run_batch", lambda src, dst, config, factory, **_: seen.append(factory) or Done())
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "a.txt"
+    src.write_text("Some text.\n", encoding="utf-8")
+    assert main(["batch", str(src), "-o", str(tmp_path / "out"), "-q", "--verify", "lm"]) == 0
+    assert (seen[-1].verify, seen[-1].rerank) == ("lm", "none")
+    (tmp_path / "pyproject.toml").write_text('[tool.repair]\nrerank = "lm"\nverify = "lm"\n', encoding="utf-8")
+    assert main(["batch", str(src), "-o", str(tmp_path / "out"), "-q", "--verify", "none"]) == 0
+    assert (seen[-1].verify, seen[-1].rerank) == ("none", "lm")  # the flag wins, the file fills in

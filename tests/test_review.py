@@ -84,7 +84,7 @@ def run(path, *lines, repairer=None, factory=None, console_file=None, **options)
     """A whole scripted terminal review through the real command."""
     console_file = console_file if console_file is not None else io.StringIO()
     obj = {
-        "repairer_factory": factory or (lambda model_dir, threshold: repairer),
+        "repairer_factory": factory or (lambda model_dir, threshold, **language_models: repairer),
         "input": ScriptedInput(*lines),
         "console": review_cli.make_console("never", console_file),
     }
@@ -464,3 +464,18 @@ def test_a_missing_decisions_file_is_one_line(article, tmp_path):
     code, _, result = run(article, decisions=tmp_path / "nope.json")
     assert code == 2 and result.stderr.count("\n") == 1 and "nope.json: no such file" in result.stderr
     assert article.read_bytes() == ARTICLE.encode()
+
+
+def test_language_model_options_reach_the_models_and_config_fills_in(article, repairer, tmp_path, monkeypatch):
+    asked = []
+
+    def factory(model_dir, threshold, **language_models):
+        asked.append((model_dir, threshold, language_models))
+        return repairer
+
+    monkeypatch.chdir(tmp_path)
+    assert run(article, "q", factory=factory, verify="lm")[0] == 0
+    assert asked[-1] == (None, None, {"rerank": "none", "verify": "lm"})
+    (tmp_path / "pyproject.toml").write_text('[tool.repair]\nrerank = "lm"\nthreshold = 0.7\n', encoding="utf-8")
+    assert run(article, "q", factory=factory)[0] == 0
+    assert asked[-1] == (None, 0.7, {"rerank": "lm", "verify": "none"})

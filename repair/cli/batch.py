@@ -41,10 +41,15 @@ from ..markup import MARKUP_CHOICES
               help="Models folder (default: [tool.repair] model-dir, $REPAIR_MODEL_DIR or the shipped models/).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="Detector threshold (default: [tool.repair] threshold, else the model's).")
+@click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
+              help="Let a small causal LM re-score the rewriter's candidates (slower; default none).")
+@click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
+              help="Let the causal LM re-read words the detector was unsure of (finds unfamiliar swaps; "
+                   "some 40 words/s per worker; default none).")
 @click.option("--restart", is_flag=True, help="Discard an earlier run in the output folder and start over.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no closing line.")
 def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch_size, engine, max_bytes,
-            markup, ignore_words, model_dir, threshold, restart, quiet):
+            markup, ignore_words, model_dir, threshold, rerank, verify, restart, quiet):
     """Repair, score or filter a corpus SRC into DST.
 
     SRC is a folder of text files, a JSONL file, or a folder of JSONL/Parquet shards. Rerunning
@@ -61,7 +66,8 @@ def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch
     config = BatchConfig(mode=mode, text_field=text_field, id_field=id_field, include=tuple(include),
                          max_spin=max_spin, max_bytes=max_bytes, jobs=jobs or os.cpu_count() or 1,
                          batch_size=batch_size, engine=engine, markup=markup, ignore_words=words)
-    factory = RepairerSpec(model_dir, threshold)
+    factory = RepairerSpec(model_dir, threshold, rerank=config_file.pick("rerank", rerank, "none"),
+                           verify=config_file.pick("verify", verify, "none"))
     try:
         stats = run_batch(src, dst, config, factory, restart=restart, progress=None if not quiet else False)
     except (BatchError, ComponentError) as error:

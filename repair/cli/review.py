@@ -47,11 +47,11 @@ def read_input(path: str, language_check: bool = True) -> str:
     return source.prefix + source.read_text()
 
 
-def load_repairer(model_dir: str | None, threshold: float | None):
+def load_repairer(model_dir: str | None, threshold: float | None, rerank: str = "none", verify: str = "none"):
     """The real models (torch loads here, only after the input was found readable)."""
     from ..repairer import Repairer
 
-    return Repairer.from_pretrained(model_dir, threshold=threshold)
+    return Repairer.from_pretrained(model_dir, threshold=threshold, rerank=rerank, verify=verify)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,6 +304,8 @@ def run_review(
     color: str = "auto",
     force: bool = False,
     ignore_words: tuple[str, ...] = (),
+    rerank: str | None = None,
+    verify: str | None = None,
     repairer_factory: Callable = load_repairer,
     input: TextIO | None = None,
     console=None,
@@ -325,13 +327,16 @@ def run_review(
     from ..config import ConfigError, load_config
     from ..ignore import IgnoreFileError, IgnoreRules
 
-    try:  # the same merged list as check and fix: [tool.repair] ignore-words plus --ignore-words files
-        rules = IgnoreRules.from_sources(words=load_config().get("ignore-words", ()), files=ignore_words)
+    try:  # as check and fix read it: flags win over [tool.repair]; ignore-words lists are merged
+        config = load_config()
+        rules = IgnoreRules.from_sources(words=config.get("ignore-words", ()), files=ignore_words)
     except (ConfigError, IgnoreFileError) as error:
         say_error(f"{'config' if isinstance(error, ConfigError) else 'ignore-words'}: {error}")
         return EXIT_INPUT
+    language_models = {"rerank": config.pick("rerank", rerank, "none"), "verify": config.pick("verify", verify, "none")}
     try:
-        repairer = repairer_factory(model_dir, threshold)
+        repairer = repairer_factory(config.pick("model-dir", model_dir), config.pick("threshold", threshold),
+                                    **language_models)
     except (ImportError, OSError, ValueError, RuntimeError) as error:
         say_error(f"model: {error}")
         return EXIT_INPUT
@@ -411,9 +416,14 @@ def run_review(
 @click.option("--force", is_flag=True, default=False, help="Review even text that does not look English.")
 @click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
               help="File of words and phrases never to propose, one a line (repeatable).")
+@click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
+              help="Let a small causal LM re-score the rewriter's candidates (slower; default none).")
+@click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
+              help="Let the causal LM re-read words the detector was unsure of (finds unfamiliar swaps; "
+                   "slower; default none).")
 @click.pass_context
 def command(ctx, path, output, decisions_out, decisions, html, model_dir, threshold, markup, color, force,
-            ignore_words):
+            ignore_words, rerank, verify):
     """Accept or reject each proposed change, then write FILE (or -o OUT).
 
     \b
@@ -430,6 +440,7 @@ def command(ctx, path, output, decisions_out, decisions, html, model_dir, thresh
     return run_review(
         path, output=output, decisions_out=decisions_out, decisions=decisions, html=html,
         model_dir=model_dir, threshold=threshold, markup=markup, color=color, force=force,
-        ignore_words=ignore_words, repairer_factory=injected.get("repairer_factory", load_repairer),
+        ignore_words=ignore_words, rerank=rerank, verify=verify,
+        repairer_factory=injected.get("repairer_factory", load_repairer),
         input=injected.get("input"), console=injected.get("console"),
     )
