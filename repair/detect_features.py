@@ -208,7 +208,7 @@ class LexicalFeatures:
                     for j in range(k, k + n):
                         phrase_gain[j] = max(phrase_gain[j], gain)
 
-        neighbour = [(0.0, 0.0, 0.0)] * len(words)
+        neighbour, has_neighbours = [(0.0, 0.0, 0.0)] * len(words), [False] * len(words)
         if self.has_neighbours:
             from .lexicon import normalise
 
@@ -216,7 +216,7 @@ class LexicalFeatures:
             neighbour = [tuple(max(min(g / 10.0, 1.0), -1.0) for g in self._neighbour_gains(
                 plain[k - 1] if k > 0 else None, w, plain[k + 1] if k + 1 < len(plain) else None))
                 for k, w in enumerate(plain)]
-        has_neighbours = [self.has_neighbours and bool(self._top_neighbours(w)) for w in lower]
+            has_neighbours = [bool(self._top_neighbours(w)) for w in plain]
 
         total = max(len(words), 1)
         doc_prior_rate = sum(g > STRONG_PRIOR for g in gains) / total

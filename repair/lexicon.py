@@ -135,12 +135,15 @@ class Lexicon:
         never above what the table's pruning count allows (it was unseen, so it is rarer).
         The table only holds common pairs, so a rare word's pairs are always unseen: an
         ``unseen`` above 1 gives the benefit of the doubt to a word actually written."""
-        w1, w2 = normalise(w1), normalise(w2)
+        return self._normalised_bigram_logp(normalise(w1), normalise(w2), unseen)
+
+    def _normalised_bigram_logp(self, w1: str, w2: str, unseen: float) -> float:
         count_w1 = max(self._count(w1), 1.0)
         pair = self._bigrams.get(f"{w1} {w2}")
         if pair is not None:
             return math.log10(min(pair / count_w1, 1.0))
-        backoff = math.log10(unseen) + self._unigram_logp(w2)
+        entry = self._words.get(w2)  # w2 is normalised already: zipf() would normalise it again
+        backoff = math.log10(unseen) + (entry[0] if entry else UNKNOWN_ZIPF) - 9
         return min(backoff, math.log10(self.min_bigram / count_w1))
 
     def fit(self, left: str | None, candidate: str, right: str | None, unseen: float = BACKOFF) -> float:
@@ -160,20 +163,11 @@ class Lexicon:
                   unseen: float = BACKOFF) -> list[tuple[float, float, float]]:
         """For each candidate (its words, already normalised), the log10 fit against the word
         before, inside itself and against the word after (0 where a side is missing):
-        ``fit`` cut in three, for many candidates of one place at a time. The detector's
-        features ask this for some 30 neighbours of every word, so lookups are done inline."""
-        bigrams, words, total = self._bigrams, self._words, self.google_total
-        log_unseen, log_min = math.log10(unseen), math.log10(self.min_bigram)
-        unknown_count = total * 10 ** (UNKNOWN_ZIPF - 9)
+        ``fit`` cut in three, for many candidates of one place at a time (the detector's
+        features ask this for some 30 neighbours of every word, so nothing is normalised again)."""
 
         def logp(w1: str, w2: str) -> float:
-            entry = words.get(w1)
-            count_w1 = max(entry[1] if entry else unknown_count, 1.0)
-            pair = bigrams.get(w1 + " " + w2)
-            if pair is not None:
-                return math.log10(min(pair / count_w1, 1.0))
-            entry = words.get(w2)
-            return min(log_unseen + (entry[0] if entry else UNKNOWN_ZIPF) - 9, log_min - math.log10(count_w1))
+            return self._normalised_bigram_logp(w1, w2, unseen)
 
         out = []
         for pieces in candidates:
