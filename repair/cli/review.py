@@ -30,7 +30,7 @@ from ..review import (
     state_path_for,
 )
 from ..textio import InputError, open_source, write_text_atomic
-from ._common import say_error
+from ._common import language_model_options, say_error
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 FINISHED, QUIT, DISCARDED, INTERRUPTED = "finished", "quit", "discarded", "interrupted"
@@ -416,11 +416,7 @@ def run_review(
 @click.option("--force", is_flag=True, default=False, help="Review even text that does not look English.")
 @click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
               help="File of words and phrases never to propose, one a line (repeatable).")
-@click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
-              help="Let a small causal LM re-score the rewriter's candidates (slower; default none).")
-@click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
-              help="Let the causal LM re-read words the detector was unsure of (finds unfamiliar swaps; "
-                   "slower; default none).")
+@language_model_options
 @click.pass_context
 def command(ctx, path, output, decisions_out, decisions, html, model_dir, threshold, markup, color, force,
             ignore_words, rerank, verify):
