@@ -66,6 +66,21 @@ TECH_GLOBS = (
     ("/usr/share/doc/git-doc", "*.html"),
     ("/usr/share/doc/gnu-standards", "*.html"),
 )
+# scientific prose (the register of the papers real spinners were run on): the user guides, tutorials,
+# examples and reference pages of Debian's scientific Python documentation packages
+SCIENCE_GLOBS = (
+    ("/usr/share/doc/python-sklearn-doc/html", "*.html"),
+    ("/usr/share/doc/python-sklearn-doc/html/modules", "*.html"),
+    ("/usr/share/doc/python-sklearn-doc/html/auto_examples", "**/*.html"),
+    ("/usr/share/doc/python-scipy-doc/html/tutorial", "**/*.html"),
+    ("/usr/share/doc/python-scipy-doc/html/reference", "**/*.html"),
+    ("/usr/share/doc/python-statsmodels-doc/html", "*.html"),
+    ("/usr/share/doc/python-statsmodels-doc/html/examples", "**/*.html"),
+    ("/usr/share/doc/python-statsmodels-doc/html/generated", "*.html"),
+    ("/usr/share/doc/python-skimage-doc/html/user_guide", "**/*.html"),
+    ("/usr/share/doc/python-skimage-doc/html/auto_examples", "**/*.html"),
+    ("/usr/share/doc/python-biopython-doc/Doc", "*.html"),
+)
 
 
 @dataclass(frozen=True)
@@ -211,6 +226,36 @@ def load_technical() -> list[SourceDoc]:
                     docs.append(SourceDoc(f"tech/{path.relative_to(base.parent)}#s{number}", "technical",
                                           tuple(paragraphs)))
     return docs
+
+
+def _science_unit(path: Path) -> str:
+    """The source unit of a page: API reference pages (one per function, most too short to chunk)
+    are grouped by their module, ``scipy.stats.norm.html`` -> ``scipy.stats``; other pages stand alone."""
+    parts = path.stem.split(".")
+    if len(parts) >= 3 and parts[0] in ("scipy", "statsmodels", "sklearn", "skimage"):
+        return f"{path.parent}/{'.'.join(parts[:2])}"
+    return str(path)
+
+
+def load_science() -> list[SourceDoc]:
+    units: dict[str, list[str]] = {}
+    for root, pattern in SCIENCE_GLOBS:
+        base = Path(root)
+        if not base.is_dir():
+            print(f"build_data: {root} missing (apt-get install the docs package); skipping", file=sys.stderr)
+            continue
+        for path in sorted(base.glob(pattern)):
+            if "genindex" in path.name or "_modules" in path.parts or path.name in ("search.html", "py-modindex.html"):
+                continue
+            parser = _ParagraphExtractor()
+            try:
+                parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+            except Exception:  # a malformed page is skipped, the rest still count
+                continue
+            paragraphs = [p for section in parser.sections for p in section if is_prose(p)]
+            if paragraphs:
+                units.setdefault(_science_unit(path), []).extend(paragraphs)
+    return [SourceDoc(f"science/{unit}", "science", tuple(ps)) for unit, ps in sorted(units.items())]
 
 
 JARGON = Path("/usr/share/doc/jargon-text/jargon.txt.gz")
@@ -548,7 +593,7 @@ def write_sparse_splits(out: Path, seed: int) -> dict:
 
 def load_sources(moby_dir: str | None, domains: set[str]) -> list[SourceDoc]:
     loaders = {"speech": load_sotu, "fiction": lambda: load_moby(moby_dir), "technical": load_technical,
-               "glossary": load_glossary}
+               "glossary": load_glossary, "science": load_science}
     docs = []
     for domain, loader in loaders.items():
         if domain in domains:
@@ -563,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-docs", type=int, default=30_000)
     parser.add_argument("--eval-docs", type=int, default=800, help="documents in dev, test and heldout each")
     parser.add_argument("--moby-dir", default=None, help="folder with Moby-Dick chapter_*.txt")
-    parser.add_argument("--domains", default="speech,fiction,technical,glossary")
+    parser.add_argument("--domains", default="speech,fiction,technical,glossary",
+                        help="comma-separated source domains; also: science (Debian python-*-doc packages)")
     parser.add_argument("--only", default="", help="comma-separated splits to write (default: all)")
     parser.add_argument("--sparse-only", action="store_true",
                         help="only derive the *-sparse splits from the splits already in --out")

@@ -148,3 +148,25 @@ def test_prose_filter_rejects_code_and_headings():
     assert not build_data.is_prose("Installation and Configuration")
     assert not build_data.is_prose("Run the command apt-get install foo=1.2 and then edit /etc/foo/bar.conf with {x: 1}; "
                                    "set $PATH accordingly; see foo.bar() for details on return values.")
+
+
+def test_science_pages_group_reference_pages_by_module(tmp_path, monkeypatch):
+    """API reference pages (one short page per function) become one source per module, so a module is
+    never split between train and test; guide pages stay sources of their own; code is not prose."""
+    reference, guide = tmp_path / "reference", tmp_path / "guide"
+    reference.mkdir()
+    guide.mkdir()
+    prose = ("The estimator fits a linear model to the training data and reports the mean squared error of "
+             "its predictions on the samples it has not seen.")
+    for name in ("scipy.stats.norm", "scipy.stats.gamma", "scipy.linalg.solve"):
+        (reference / f"{name}.html").write_text(f"<html><body><p>{prose}</p><pre>x = f(1)</pre></body></html>")
+    (guide / "clustering.html").write_text(
+        f"<html><body><h1>Clustering</h1><p>{prose}</p><p>x = np.zeros((3, 3)); y[0] = x[1] * 2;</p></body></html>")
+    monkeypatch.setattr(build_data, "SCIENCE_GLOBS", ((str(reference), "*.html"), (str(guide), "*.html"),
+                                                      (str(tmp_path / "not-installed"), "*.html")))
+    docs = {doc.id: doc for doc in build_data.load_science()}
+    assert set(docs) == {f"science/{reference}/scipy.stats", f"science/{reference}/scipy.linalg",
+                         f"science/{guide / 'clustering.html'}"}
+    assert docs[f"science/{reference}/scipy.stats"].paragraphs == (prose, prose)
+    assert docs[f"science/{guide / 'clustering.html'}"].paragraphs == (prose,)  # the code line is dropped
+    assert {doc.domain for doc in docs.values()} == {"science"}
