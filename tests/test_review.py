@@ -479,3 +479,22 @@ def test_language_model_options_reach_the_models_and_config_fills_in(article, re
     (tmp_path / "pyproject.toml").write_text('[tool.repair]\nrerank = "lm"\nthreshold = 0.7\n', encoding="utf-8")
     assert run(article, "q", factory=factory)[0] == 0
     assert asked[-1] == (None, 0.7, {"rerank": "lm", "verify": "none"})
+
+
+def test_markup_comes_from_config_unless_a_flag_says_otherwise(tmp_path, monkeypatch, capsys):
+    from repair import components
+
+    monkeypatch.setitem(components.COMPONENT_TYPES, "review-test-word-table", "review_helpers:WordTableComponent")
+    models = write_model_dir(tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.repair]\nmarkup = "markdown"\ncolor = "always"\n', encoding="utf-8")
+    doc = tmp_path / "notes.txt"  # by suffix this would be read as plain text
+    doc.write_text("A firm plan.\n\n```\nfirm = 1\n```\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("q\n"))
+    assert main(["review", "--model-dir", str(models), str(doc)]) == 0
+    out = capsys.readouterr().out
+    assert "change 1 of 1" in out and "\x1b[" in out  # the code block is not prose; colour although not a terminal
+    monkeypatch.setattr(sys, "stdin", io.StringIO("q\n"))
+    assert main(["review", "--model-dir", str(models), "--markup", "plain", "--color", "never", str(doc)]) == 0
+    out = capsys.readouterr().out
+    assert "change 1 of 2" in out and "\x1b[" not in out

@@ -300,8 +300,8 @@ def run_review(
     html: str | None = None,
     model_dir: str | None = None,
     threshold: float | None = None,
-    markup: str = "auto",
-    color: str = "auto",
+    markup: str | None = None,
+    color: str | None = None,
     force: bool = False,
     ignore_words: tuple[str, ...] = (),
     rerank: str | None = None,
@@ -319,11 +319,6 @@ def run_review(
         return EXIT_INPUT
     if decisions:
         return _apply_saved(path, text, decisions, output)
-    try:
-        skip = protected_ranges(text, resolve_markup(markup, path))
-    except MarkupError as error:
-        say_error(str(error))
-        return EXIT_INPUT
     from ..config import ConfigError, load_config
     from ..ignore import IgnoreFileError, IgnoreRules
 
@@ -332,6 +327,11 @@ def run_review(
         rules = IgnoreRules.from_sources(words=config.get("ignore-words", ()), files=ignore_words)
     except (ConfigError, IgnoreFileError) as error:
         say_error(f"{'config' if isinstance(error, ConfigError) else 'ignore-words'}: {error}")
+        return EXIT_INPUT
+    try:
+        skip = protected_ranges(text, resolve_markup(config.pick("markup", markup, "auto"), path))
+    except MarkupError as error:
+        say_error(str(error))
         return EXIT_INPUT
     language_models = {"rerank": config.pick("rerank", rerank, "none"), "verify": config.pick("verify", verify, "none")}
     try:
@@ -351,7 +351,7 @@ def run_review(
         click.echo(f"repair: wrote a review page for {len(session.edits)} changes to {html}", err=True)
         return EXIT_OK
 
-    console = console or make_console(color)
+    console = console or make_console(config.pick("color", color, "auto"))
     state = state_path_for(path)
     review = TerminalReview(session, input or sys.stdin, console)
 
@@ -409,10 +409,10 @@ def run_review(
               help="Folder holding the models (default: $REPAIR_MODEL_DIR or the bundled models/).")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
               help="Detector score a span needs to be proposed (default: the model's).")
-@click.option("--markup", type=click.Choice(["auto", "plain", "markdown", "latex", "html"]), default="auto",
-              help="How to read FILE; only prose is ever changed (default: by suffix).")
-@click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              help="Colour the terminal review (default: when writing to a terminal).")
+@click.option("--markup", type=click.Choice(["auto", "plain", "markdown", "latex", "html"]), default=None,
+              help="How to read FILE; only prose is ever changed (default: [tool.repair] markup, else by suffix).")
+@click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Colour the terminal review (default: [tool.repair] color, else when writing to a terminal).")
 @click.option("--force", is_flag=True, default=False, help="Review even text that does not look English.")
 @click.option("--ignore-words", "ignore_words", type=click.Path(dir_okay=False), multiple=True,
               help="File of words and phrases never to propose, one a line (repeatable).")
