@@ -170,3 +170,21 @@ def test_science_pages_group_reference_pages_by_module(tmp_path, monkeypatch):
     assert docs[f"science/{reference}/scipy.stats"].paragraphs == (prose, prose)
     assert docs[f"science/{guide / 'clustering.html'}"].paragraphs == (prose,)  # the code line is dropped
     assert {doc.domain for doc in docs.values()} == {"science"}
+
+
+def test_mix_data_joins_all_of_one_build_with_a_sample_of_the_other(tmp_path):
+    import mix_data
+
+    for name, count in (("base", 30), ("add", 5)):
+        (tmp_path / name).mkdir()
+        for split in ("train", "dev"):
+            with gzip.open(tmp_path / name / f"{split}.jsonl.gz", "wt", encoding="utf-8") as handle:
+                handle.writelines(json.dumps({"id": f"{name}/{split}/{n}"}) + "\n" for n in range(count))
+    out = tmp_path / "mix"
+    assert mix_data.main(["--base", str(tmp_path / "base"), "--add", str(tmp_path / "add"), "--base-train", "10",
+                          "--base-dev", "4", "--out", str(out)]) == 0
+    train, dev = (read(out / f"{split}.jsonl.gz") for split in ("train", "dev"))
+    assert len(train) == 15 and len(dev) == 9
+    assert {r["id"] for r in train} >= {f"add/train/{n}" for n in range(5)}
+    assert sum(r["id"].startswith("base/train/") for r in train) == 10
+    assert all("/dev/" in r["id"] for r in dev) and not list(out.glob(".*part"))
