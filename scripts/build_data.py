@@ -9,6 +9,10 @@ Clean prose comes from installed packages (nothing is downloaded at build time):
   technical  Debian handbook/reference/policy/developer guides and the Python docs
              (Debian ``debian-handbook``, ``debian-reference-en``, ``developers-reference``,
              ``maint-guide``, ``debian-policy``, ``python3-doc``): <p> prose only
+  science    (only with --domains science) user guides, tutorials, examples and reference pages
+             of scikit-learn, SciPy, statsmodels, scikit-image and Biopython (Debian
+             ``python-*-doc``), reference pages grouped by module: the register of the papers
+             real spinners were run on; built apart and joined by scripts/mix_data.py
 Sources are split by SOURCE document into train/dev/test, then chunked into 100-500-word
 documents and spun by tools of every profile (repair/spinner.py). The ``heldout`` split spins
 test-source chunks with only the held-out originals (~15% of thesaurus/table originals by
