@@ -17,6 +17,7 @@ import math
 import random
 import re
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import asdict, replace
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from repair.edits import Span  # noqa: E402
 from repair.rewrite import (  # noqa: E402
+    SYNONYMS_FILE,
     DecideConfig,
     ModelConfig,
     Seq2SeqRewriter,
@@ -178,6 +180,13 @@ def train(args) -> None:
         }
     }
     rewriter.save_pretrained(args.out, extra=info)
+    # the WordNet table is data, not weights: a model started from another folder keeps that folder's table
+    synonyms, target = Path(args.init or args.out) / SYNONYMS_FILE, Path(args.out) / SYNONYMS_FILE
+    if synonyms.is_file() and not target.is_file():
+        shutil.copyfile(synonyms, target)
+    if not target.is_file():
+        print(f"note: {target} missing; `train_rewriter.py synonyms --out {target}` adds the WordNet candidates",
+              flush=True)
     print(f"saved {args.out} after {state['step']} steps, {state['seconds'] / 60:.1f} min", flush=True)
 
 

@@ -280,11 +280,14 @@ def test_hidden_span_training_gives_a_model_that_reads_context(tmp_path):
     trainer.main(["train", "--data", str(data), "--out", str(first), "--runs", str(tmp_path / "r1"),
                   "--max-steps", "2", *small])
     assert not json.loads((first / "component.json").read_text()).get("hidden_span_training")
+    (first / "synonyms.tsv.gz").write_bytes(gzip.compress(b"firm\tcompany\n"))
     out = tmp_path / "model"
     trainer.main(["train", "--data", str(data), "--out", str(out), "--runs", str(tmp_path / "r2"),
                   "--max-steps", "3", "--hidden-share", "1.0", "--init", str(first), *small])
     meta = json.loads((out / "component.json").read_text())
     assert meta["hidden_span_training"] and meta["training"]["init"] == str(first)
+    # the started-from folder's WordNet table comes along (it is data, not weights)
+    assert (out / "synonyms.tsv.gz").read_bytes() == (first / "synonyms.tsv.gz").read_bytes()
 
     rewriter = load_component(out, lexicon_folder=tmp_path / "no-lexicon")
     assert rewriter.reads_context
