@@ -37,6 +37,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -208,27 +209,37 @@ class _ParagraphExtractor(html.parser.HTMLParser):
                 self._code_buffer.append(data)
 
 
-def load_technical() -> list[SourceDoc]:
-    docs = []
-    for root, pattern in TECH_GLOBS:
+def _html_sections(globs, skip) -> Iterator[tuple[Path, Path, list[list[str]]]]:
+    """(root, page, the page's <p> sections) for every installed page the globs match, but ``skip(page)``."""
+    for root, pattern in globs:
         base = Path(root)
         if not base.is_dir():
             print(f"build_data: {root} missing (apt-get install the docs package); skipping", file=sys.stderr)
             continue
         for path in sorted(base.glob(pattern)):
-            if "genindex" in path.name or "changelog" in str(path) or "release-" in path.name:
+            if skip(path):
                 continue
             parser = _ParagraphExtractor()
             try:
                 parser.feed(path.read_text(encoding="utf-8", errors="replace"))
             except Exception:  # a malformed page is skipped, the rest still count
                 continue
-            # big single-page manuals are split at their top-level sections (units of splitting)
-            for number, section in enumerate(parser.sections):
-                paragraphs = [p for p in section if is_prose(p)]
-                if paragraphs:
-                    docs.append(SourceDoc(f"tech/{path.relative_to(base.parent)}#s{number}", "technical",
-                                          tuple(paragraphs)))
+            yield base, path, parser.sections
+
+
+def _not_technical_prose(path: Path) -> bool:
+    return "genindex" in path.name or "changelog" in str(path) or "release-" in path.name
+
+
+def load_technical() -> list[SourceDoc]:
+    docs = []
+    for base, path, sections in _html_sections(TECH_GLOBS, _not_technical_prose):
+        # big single-page manuals are split at their top-level sections (units of splitting)
+        for number, section in enumerate(sections):
+            paragraphs = [p for p in section if is_prose(p)]
+            if paragraphs:
+                docs.append(SourceDoc(f"tech/{path.relative_to(base.parent)}#s{number}", "technical",
+                                      tuple(paragraphs)))
     return docs
 
 
@@ -241,24 +252,17 @@ def _science_unit(path: Path) -> str:
     return str(path)
 
 
+def _not_science_prose(path: Path) -> bool:
+    """Indexes, search pages and highlighted source code (``_modules``)."""
+    return "genindex" in path.name or "_modules" in path.parts or path.name in ("search.html", "py-modindex.html")
+
+
 def load_science() -> list[SourceDoc]:
     units: dict[str, list[str]] = {}
-    for root, pattern in SCIENCE_GLOBS:
-        base = Path(root)
-        if not base.is_dir():
-            print(f"build_data: {root} missing (apt-get install the docs package); skipping", file=sys.stderr)
-            continue
-        for path in sorted(base.glob(pattern)):
-            if "genindex" in path.name or "_modules" in path.parts or path.name in ("search.html", "py-modindex.html"):
-                continue
-            parser = _ParagraphExtractor()
-            try:
-                parser.feed(path.read_text(encoding="utf-8", errors="replace"))
-            except Exception:  # a malformed page is skipped, the rest still count
-                continue
-            paragraphs = [p for section in parser.sections for p in section if is_prose(p)]
-            if paragraphs:
-                units.setdefault(_science_unit(path), []).extend(paragraphs)
+    for _, path, sections in _html_sections(SCIENCE_GLOBS, _not_science_prose):
+        paragraphs = [p for section in sections for p in section if is_prose(p)]
+        if paragraphs:
+            units.setdefault(_science_unit(path), []).extend(paragraphs)
     return [SourceDoc(f"science/{unit}", "science", tuple(ps)) for unit, ps in sorted(units.items())]
 
 
