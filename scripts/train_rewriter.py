@@ -180,14 +180,22 @@ def train(args) -> None:
         }
     }
     rewriter.save_pretrained(args.out, extra=info)
-    # the WordNet table is data, not weights: a model started from another folder keeps that folder's table
-    synonyms, target = Path(args.init or args.out) / SYNONYMS_FILE, Path(args.out) / SYNONYMS_FILE
-    if synonyms.is_file() and not target.is_file():
-        shutil.copyfile(synonyms, target)
+    carry_synonyms(Path(args.out), Path(args.init) if args.init else None)
+    print(f"saved {args.out} after {state['step']} steps, {state['seconds'] / 60:.1f} min", flush=True)
+
+
+def carry_synonyms(out: Path, started_from: Path | None) -> None:
+    """Give a written model folder the WordNet synonym table if it has none. The table is data,
+    not weights (the same for every model), so it comes from the folder the run started from, else
+    from the shipped rewriter; without it the folder would silently lose those candidates."""
+    target = out / SYNONYMS_FILE
+    sources = [folder / SYNONYMS_FILE for folder in (started_from, ROOT / "models" / "rewriter") if folder]
+    source = next((path for path in sources if path.is_file()), None)
+    if not target.is_file() and source is not None and source.resolve() != target.resolve():
+        shutil.copyfile(source, target)
     if not target.is_file():
         print(f"note: {target} missing; `train_rewriter.py synonyms --out {target}` adds the WordNet candidates",
               flush=True)
-    print(f"saved {args.out} after {state['step']} steps, {state['seconds'] / 60:.1f} min", flush=True)
 
 
 def save_checkpoint(path: Path, net, optimizer, state: dict, config: ModelConfig, shortlist) -> None:
@@ -467,6 +475,7 @@ def export(args) -> None:
     rewriter.reads_context = state.get("hidden_share", 0.0) > 0
     rewriter.save_pretrained(args.out, extra={"training": {"steps": state["step"], "examples_seen": state["examples"],
                                                            "minutes": round(state["seconds"] / 60, 1)}})
+    carry_synonyms(Path(args.out), None)
     print(f"exported step {state['step']} to {args.out}")
 
 
