@@ -41,11 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=20)
     args = parser.parse_args(argv)
+    shares = {"train": args.base_train, "dev": args.base_dev}
+    # every input is read before anything is written: a missing one leaves no half-made folder
+    inputs = {split: (read_lines(args.add / f"{split}.jsonl.gz"), read_lines(args.base / f"{split}.jsonl.gz"))
+              for split in shares}
     rng = random.Random(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for split, base_share in (("train", args.base_train), ("dev", args.base_dev)):
-        added, base = read_lines(args.add / f"{split}.jsonl.gz"), read_lines(args.base / f"{split}.jsonl.gz")
+    for split, base_share in shares.items():
+        added, base = inputs[split]
         sampled = rng.sample(base, min(base_share, len(base)))
         # shuffled anyway; the joining order is kept only so that the card's folder is rebuilt exactly
         lines = added + sampled if split == "train" else sampled + added

@@ -188,3 +188,8 @@ def test_mix_data_joins_all_of_one_build_with_a_sample_of_the_other(tmp_path):
     assert {r["id"] for r in train} >= {f"add/train/{n}" for n in range(5)}
     assert sum(r["id"].startswith("base/train/") for r in train) == 10
     assert all("/dev/" in r["id"] for r in dev) and not list(out.glob(".*part"))
+    (tmp_path / "add" / "dev.jsonl.gz").unlink()  # a missing input: one line, and no folder half made
+    with pytest.raises(SystemExit, match="dev.jsonl.gz not found"):
+        mix_data.main(["--base", str(tmp_path / "base"), "--add", str(tmp_path / "add"), "--base-train", "10",
+                       "--base-dev", "4", "--out", str(tmp_path / "mix2")])
+    assert not (tmp_path / "mix2").exists()
