@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
+import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -71,30 +74,63 @@ class CausalLMScorer:
         self._cache: dict[str, float] = {}
         # the first token needs something to be predicted from: a document separator
         self.start_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+        # transformers 5 renamed past_key_values to cache
+        self._cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
     @classmethod
     def load(cls, batch: int = 16) -> "CausalLMScorer":
-        folder = lm_folder()
+        """The LM from the package's GGUF file, or from the plain copy a first load leaves in
+        the cache folder: reading the GGUF file dequantizes it (about 20 s), the copy loads in
+        well under a second with the very same weights."""
+        gguf_path = lm_folder() / LM_FILE
         try:
-            import gguf  # noqa: F401  (transformers needs it to read the file)
             from transformers import AutoModelForCausalLM, AutoTokenizer
             from transformers.utils import logging as hf_logging
         except ImportError as error:
-            raise ComponentError(f"the causal LM (--rerank lm, --verify lm) needs {error.name} (pip install gguf accelerate)") from None
+            raise ComponentError(f"the causal LM (--rerank lm, --verify lm) needs {error.name}") from None
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+        copy = converted_copy_folder(gguf_path)
+        if copy is not None and (copy / "model.safetensors").is_file():
+            try:
+                return cls(AutoModelForCausalLM.from_pretrained(str(copy)).eval(), AutoTokenizer.from_pretrained(str(copy)), batch)
+            except (OSError, ValueError, KeyError):
+                pass  # a copy this transformers cannot read: the GGUF file is the source of truth
+        try:
+            import gguf  # noqa: F401  (transformers needs it to read the file)
+        except ImportError:
+            raise ComponentError("the causal LM (--rerank lm, --verify lm) needs gguf (pip install gguf accelerate)") from None
         with _quiet_progress():
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=LM_FILE)
-            model = AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=LM_FILE).eval()
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=LM_FILE)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=LM_FILE).eval()
+        if copy is not None:
+            _save_converted_copy(model, tokenizer, copy)
         return cls(model, tokenizer, batch)
 
     def logprobs(self, texts: Sequence[str]) -> list[float]:
+        """Log-probability of each text. Texts that begin alike (the variants of one sentence)
+        are read once up to where they part: the beginning's keys and values are shared, which
+        is exact because the tokens are the same as when each text is read whole."""
+        todo = sorted({t for t in texts if t not in self._cache})
+        whole: list[str] = []
+        for beginning, group in shared_beginnings(todo, SHARED_BEGINNING_CHARS):
+            if beginning is None:
+                whole += group
+            else:
+                whole += self._score_after(beginning, group)
+        self._score_whole(whole)
+        return [self._cache[t] for t in texts]
+
+    def _ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _score_whole(self, texts: Sequence[str]) -> None:
         import torch
 
-        todo = sorted({t for t in texts if t not in self._cache}, key=len)
+        todo = sorted(texts, key=len)
         for i in range(0, len(todo), self.batch):
             chunk = todo[i:i + self.batch]
-            rows = [[self.start_id] + self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in chunk]
+            rows = [[self.start_id] + self._ids(t) for t in chunk]
             width = max(map(len, rows))
             ids = torch.tensor([r + [0] * (width - len(r)) for r in rows])
             mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
@@ -103,7 +139,124 @@ class CausalLMScorer:
             picked = logits[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0] * mask[:, 1:]
             for text, value in zip(chunk, picked.sum(-1).tolist()):
                 self._cache[text] = value
-        return [self._cache[t] for t in texts]
+
+    def _score_after(self, beginning: str, texts: Sequence[str]) -> list[str]:
+        """Scores ``texts`` (each ``beginning`` + an ending) reading ``beginning`` once; returns
+        the texts whose tokens would differ when split there (read whole instead)."""
+        import copy
+
+        import torch
+
+        head = [self.start_id] + self._ids(beginning)
+        endings, unsplittable = [], []
+        for text in texts:
+            tail = self._ids(text[len(beginning):])
+            (endings.append((text, tail)) if head[1:] + tail == self._ids(text) else unsplittable.append(text))
+        if not endings:
+            return unsplittable
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([head]), use_cache=True)
+            head_logits = out.logits.float()[0]
+            head_lp = head_logits[:-1].log_softmax(-1).gather(-1, torch.tensor(head[1:])[:, None]).sum().item()
+            for i in range(0, len(endings), self.batch):
+                chunk = endings[i:i + self.batch]
+                width = max(len(tail) for _, tail in chunk)
+                ids = torch.tensor([tail + [0] * (width - len(tail)) for _, tail in chunk])
+                mask = torch.tensor([[1] * len(tail) + [0] * (width - len(tail)) for _, tail in chunk])
+                past = copy.deepcopy(out.get("cache", out.get("past_key_values")))
+                past.batch_repeat_interleave(len(chunk))
+                full_mask = torch.cat([torch.ones(len(chunk), len(head), dtype=mask.dtype), mask], dim=1)
+                logits = self.model(input_ids=ids, attention_mask=full_mask, **{self._cache_argument: past}).logits.float()
+                # the first ending token is predicted by the beginning's last position
+                logits = torch.cat([head_logits[-1].expand(len(chunk), 1, -1), logits[:, :-1]], dim=1)
+                picked = logits.log_softmax(-1).gather(-1, ids[..., None])[..., 0] * mask
+                for (text, _), value in zip(chunk, picked.sum(-1).tolist()):
+                    self._cache[text] = head_lp + value
+        return unsplittable
+
+
+# texts sharing fewer characters than this are read whole: a short beginning saves less than
+# the extra pass it costs
+SHARED_BEGINNING_CHARS = 24
+_LAST_SPACE = re.compile(r"\s(?=\S*$)")
+
+
+def shared_beginnings(texts: Sequence[str], min_chars: int) -> list[tuple[str | None, list[str]]]:
+    """``texts`` (sorted) in runs that share a beginning of at least ``min_chars`` characters,
+    cut just before a space so each ending starts with one (a tokenizer that attaches spaces to
+    the next word then splits the same way). A text that shares no such beginning comes alone
+    as ``(None, [text])``."""
+    runs: list[tuple[str | None, list[str]]] = []
+    common, group = "", []
+
+    def cut(shared: str) -> str | None:
+        at = _LAST_SPACE.search(shared)
+        return shared[:at.start()] if at and at.start() >= min_chars else None
+
+    def close():
+        if group:
+            runs.append((cut(common), list(group)) if len(group) > 1 else (None, list(group)))
+
+    for text in texts:
+        widened = os.path.commonprefix([common, text]) if group else ""
+        beginning = cut(widened)
+        # joining must not cost the group much of what it already shares (variants of two
+        # words of one sentence share only the words before the first)
+        if beginning is not None and (len(group) < 2 or len(beginning) >= 0.8 * len(cut(common) or "")):
+            common = widened
+            group.append(text)
+        else:
+            close()
+            common, group = text, [text]
+    close()
+    return runs
+
+
+def converted_copy_folder(gguf_path: Path) -> Path | None:
+    """Where the dequantized copy of ``gguf_path`` lives: ``$REPAIR_CACHE_DIR`` (``none``: keep
+    no copy), else the user's cache folder; named after the file's size and time, so a new
+    package version gets a new copy."""
+    chosen = os.environ.get("REPAIR_CACHE_DIR")
+    if chosen is not None and chosen.strip().lower() in ("", "none", "off"):
+        return None
+    root = Path(chosen) if chosen else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spun-repair"
+    stat = gguf_path.stat()
+    return root / f"{LM_NAME}-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def _save_converted_copy(model, tokenizer, folder: Path) -> None:
+    """Writes the plain copy whole or not at all (a temporary folder, then a rename); a cache
+    that cannot be written is only a slower next start, so it is said on stderr and ignored."""
+    import json
+    import shutil
+    import sys
+    import tempfile
+
+    from safetensors.torch import save_model
+
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+        try:
+            save_model(model, str(temporary / "model.safetensors"))  # tied embeddings are written once
+            config = model.config.to_dict()
+            config.pop("quantization_config", None)
+            (temporary / "config.json").write_text(json.dumps(config, indent=1, default=str), encoding="utf-8")
+            tokenizer.save_pretrained(str(temporary))
+            try:
+                os.replace(temporary, folder)
+            except OSError:
+                if (folder / "model.safetensors").is_file():
+                    return  # another process kept its copy first
+                raise
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+    except OSError as error:
+        print(f"note: could not keep a fast-loading copy of the LM in {folder.parent} ({error.strerror or error}); "
+              "set REPAIR_CACHE_DIR to a writable folder, or to none", file=sys.stderr)
+        return
+    print(f"note: kept a fast-loading copy of the LM in {folder} (about 520 MB; "
+          "REPAIR_CACHE_DIR=none keeps none)", file=sys.stderr)
 
 
 def rerank(text: str, decisions: Sequence, scorer: CausalLMScorer, settings: RerankSettings,

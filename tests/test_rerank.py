@@ -97,3 +97,109 @@ def test_cli_rerank_with_a_rewriter_that_cannot_is_one_line_exit_2(toy_model_dir
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--rerank lm needs a rewriter" in err
     assert main(["fix", "--model-dir", str(toy_model_dir), "--rerank", "none", str(text)]) == 0
+
+
+# --------------------------------------------------------------------------- shared beginnings
+
+
+def test_variants_of_one_sentence_share_their_beginning_cut_before_a_space():
+    from repair.rerank import shared_beginnings
+
+    texts = sorted(["The method relies on amino corrosive to process the data.",
+                    "The method relies on amino acid to process the data.",
+                    "The method relies on amino caustic to process the data.",
+                    "Short one.", "Another sentence entirely."])
+    runs = shared_beginnings(texts, 12)
+    assert (None, ["Another sentence entirely."]) in runs and (None, ["Short one."]) in runs
+    [(beginning, group)] = [r for r in runs if r[0] is not None]
+    assert beginning == "The method relies on amino" and len(group) == 3
+    assert all(t.startswith(beginning + " ") for t in group)
+
+
+def test_a_beginning_shorter_than_the_minimum_is_not_shared():
+    from repair.rerank import shared_beginnings
+
+    assert shared_beginnings(["An apple fell.", "An egg fell."], 12) == [(None, ["An apple fell."]), (None, ["An egg fell."])]
+
+
+@pytest.fixture(scope="module")
+def tiny_causal_lm():
+    """A real (random, tiny) Llama with a byte-level BPE tokenizer trained on a few lines:
+    the same code path as SmolLM2, in milliseconds."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    lines = ["The method relies on deep learning to process the collected data.",
+             "The second section reviews the literature on stock markets and energy exports.",
+             "In the long run, the firm said, prices rise."] * 5
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.train_from_iterator(lines, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe)
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=bpe.get_vocab_size(), hidden_size=32, intermediate_size=64,
+                                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    return transformers.LlamaForCausalLM(config).eval(), tokenizer
+
+
+def test_reading_a_shared_beginning_once_gives_the_same_log_probabilities(tiny_causal_lm):
+    from repair.rerank import CausalLMScorer
+
+    model, tokenizer = tiny_causal_lm
+    base = "In this paper the method relies on {} to process the collected data."
+    variants = [base.format(w) for w in ("profound learning", "deep learning", "deep  learning", "bottomless erudition")]
+    texts = variants + ["In the long run, prices rise.", "In this paper the method relies on it."]
+    shared = CausalLMScorer(model, tokenizer, batch=2)
+    read_whole = []
+    score_whole = shared._score_whole
+    shared._score_whole = lambda todo: (read_whole.extend(todo), score_whole(todo))
+    whole = CausalLMScorer(model, tokenizer, batch=2)
+    whole._score_whole(texts)
+    assert shared.logprobs(texts) == pytest.approx([whole._cache[t] for t in texts], abs=1e-4)
+    # the variants were read after their shared beginning, only the unrelated text whole
+    assert "In the long run, prices rise." in read_whole
+    assert not set(read_whole) & set(variants)
+
+
+# --------------------------------------------------------------------------- the fast-loading copy
+
+
+def test_the_kept_copy_loads_the_same_model(tiny_causal_lm, tmp_path, capsys):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from repair.rerank import CausalLMScorer, _save_converted_copy
+
+    model, tokenizer = tiny_causal_lm
+    folder = tmp_path / "cache" / "lm-1-2"
+    _save_converted_copy(model, tokenizer, folder)
+    assert "kept a fast-loading copy" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["lm-1-2"]  # no temporary folder left
+    again = CausalLMScorer(AutoModelForCausalLM.from_pretrained(str(folder)).eval(), AutoTokenizer.from_pretrained(str(folder)))
+    texts = ["In the long run, prices rise.", "The firm said the stock market fell."]
+    assert again.logprobs(texts) == pytest.approx(CausalLMScorer(model, tokenizer).logprobs(texts), abs=1e-5)
+
+
+def test_a_cache_that_cannot_be_written_is_a_note_not_an_error(tiny_causal_lm, tmp_path, capsys):
+    from repair.rerank import _save_converted_copy
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    _save_converted_copy(*tiny_causal_lm, blocked / "lm-1-2")
+    assert "could not keep" in capsys.readouterr().err
+
+
+def test_the_copys_folder_follows_the_environment(tmp_path, monkeypatch):
+    from repair.rerank import converted_copy_folder
+
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"x" * 10)
+    monkeypatch.setenv("REPAIR_CACHE_DIR", "none")
+    assert converted_copy_folder(gguf) is None
+    monkeypatch.setenv("REPAIR_CACHE_DIR", str(tmp_path / "c"))
+    assert converted_copy_folder(gguf).parent == tmp_path / "c"
+    monkeypatch.delenv("REPAIR_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert converted_copy_folder(gguf).parent == tmp_path / "xdg" / "spun-repair"
+    assert "-10-" in converted_copy_folder(gguf).name  # its size names it: a new file, a new copy
