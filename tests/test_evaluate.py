@@ -408,3 +408,36 @@ def test_eval_all_writes_json_and_markdown(toy_models, pairs_file, tmp_path, cap
     assert "held-out" in capsys.readouterr().err  # missing set noted, not fatal
     markdown = (out / "quality.md").read_text()
     assert "| F0.5 |" in markdown and report["signatures"]["lexicon"] in markdown
+
+
+# --------------------------------------------------------------------------- calibrate_threshold.py
+
+
+def test_the_pipeline_threshold_is_the_lowest_that_keeps_every_domain_clean(toy_model_dir, tmp_path, capsys):
+    import gzip
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("calibrate_threshold", REPO / "scripts" / "calibrate_threshold.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    models = tmp_path / "models"
+    shutil.copytree(toy_model_dir, models)
+    shutil.copytree(models / "lexicon", models / "detector")  # the toy list plays the detector too
+    spun_doc = {"domain": "news", "original": "The car was parked outside the restaurant.",
+                "spun": "The motorcar was parked outside the restaurant.",
+                "edits": [{"start": 4, "end": 12, "spun": "motorcar", "original": "car"}]}
+    # "canine" scores 0.42 in the toy list: correct here, and changed by any threshold below that
+    clean_doc = {"domain": "police", "original": "The canine unit searched the building.",
+                 "spun": "The canine unit searched the building.", "edits": []}
+    data = tmp_path / "data"
+    data.mkdir()
+    with gzip.open(data / "dev.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps(spun_doc) + "\n" + json.dumps(clean_doc) + "\n")
+    argv = ["--data", str(data), "--splits", "dev", "--model-dir", str(models), "--thresholds", "0.95", "0.9", "0.4"]
+    assert script.main(argv + ["--save"]) == 0
+    out = capsys.readouterr().out
+    assert "chosen: 0.9 " in out  # 0.4 changes the canine unit, 0.9 is the lowest that does not
+    assert "'police': 0.0" in out.split("threshold 0.9:")[1].splitlines()[0]
+    assert json.loads((models / "detector" / "component.json").read_text())["threshold"] == 0.9
+    assert script.main(argv[:-4] + ["--thresholds", "0.4"]) == 1  # no threshold keeps it clean
