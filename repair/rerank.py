@@ -151,7 +151,10 @@ class CausalLMScorer:
         endings, unsplittable = [], []
         for text in texts:
             tail = self._ids(text[len(beginning):])
-            (endings.append((text, tail)) if head[1:] + tail == self._ids(text) else unsplittable.append(text))
+            if head[1:] + tail == self._ids(text):
+                endings.append((text, tail))
+            else:
+                unsplittable.append(text)
         if not endings:
             return unsplittable
         with torch.inference_mode():
