@@ -130,10 +130,7 @@ class CausalLMScorer:
         todo = sorted(texts, key=len)
         for i in range(0, len(todo), self.batch):
             chunk = todo[i:i + self.batch]
-            rows = [[self.start_id] + self._ids(t) for t in chunk]
-            width = max(map(len, rows))
-            ids = torch.tensor([r + [0] * (width - len(r)) for r in rows])
-            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+            ids, mask = _padded([[self.start_id] + self._ids(t) for t in chunk])
             with torch.inference_mode():
                 logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
             picked = logits[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0] * mask[:, 1:]
@@ -163,10 +160,8 @@ class CausalLMScorer:
             head_lp = head_logits[:-1].log_softmax(-1).gather(-1, torch.tensor(head[1:])[:, None]).sum().item()
             for i in range(0, len(endings), self.batch):
                 chunk = endings[i:i + self.batch]
-                width = max(len(tail) for _, tail in chunk)
-                ids = torch.tensor([tail + [0] * (width - len(tail)) for _, tail in chunk])
-                mask = torch.tensor([[1] * len(tail) + [0] * (width - len(tail)) for _, tail in chunk])
-                past = copy.deepcopy(out.get("cache", out.get("past_key_values")))
+                ids, mask = _padded([tail for _, tail in chunk])
+                past = copy.deepcopy(out[self._cache_argument])  # the output names it as the argument does
                 past.batch_repeat_interleave(len(chunk))
                 full_mask = torch.cat([torch.ones(len(chunk), len(head), dtype=mask.dtype), mask], dim=1)
                 logits = self.model(input_ids=ids, attention_mask=full_mask, **{self._cache_argument: past}).logits.float()
@@ -176,6 +171,16 @@ class CausalLMScorer:
                 for (text, _), value in zip(chunk, picked.sum(-1).tolist()):
                     self._cache[text] = head_lp + value
         return unsplittable
+
+
+def _padded(rows: Sequence[list[int]]):
+    """Token rows as one right-padded id tensor and its attention mask."""
+    import torch
+
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [0] * (width - len(r)) for r in rows])
+    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    return ids, mask
 
 
 # texts sharing fewer characters than this are read whole: a short beginning saves less than

@@ -88,6 +88,7 @@ def main(argv=None) -> int:
     if not within:
         print(f"no threshold keeps every domain at or under {args.limit:g} per 1,000", file=sys.stderr)
         return 1
+
     def mean_f05(t):
         return sum(f["f0.5"] for f in rows[t]["splits"].values()) / len(rows[t]["splits"])
 
