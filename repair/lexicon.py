@@ -105,6 +105,18 @@ class Lexicon:
         path = self.folder / "neighbours.tsv.gz"
         return read_keyed_table(path) if path.is_file() else {}
 
+    @functools.cached_property
+    def _collocations(self) -> dict[str, dict[str, float]]:
+        """w1 -> {w2: log10 P(w2 | w1)} distilled from the causal LM (scripts/build_collocations.py);
+        absent in lexicons built before it: then ranking uses the Google bigrams alone."""
+        path = self.folder / "collocations.tsv.gz"
+        if not path.is_file():
+            return {}
+        table = {}
+        for fields in self._rows("collocations.tsv.gz"):
+            table[fields[0]] = {w2: float(p) for w2, p in zip(fields[1::2], fields[2::2])}
+        return table
+
     def _rows(self, name: str) -> Iterator[list[str]]:
         with gzip.open(self.folder / name, "rt", encoding="utf-8") as handle:
             for line in handle:
@@ -146,17 +158,34 @@ class Lexicon:
         backoff = math.log10(unseen) + (entry[0] if entry else UNKNOWN_ZIPF) - 9
         return min(backoff, math.log10(self.min_bigram / count_w1))
 
+    def collocation_logp(self, w1: str, w2: str, unseen: float = BACKOFF) -> float:
+        """log10 P(w2 | w1) from the Google bigrams or the LM's collocations, whichever is
+        higher: the bigrams stop at 2006 web text and 100,000 occurrences, so "gradient descent"
+        is unseen there while the LM knows it well."""
+        w1, w2 = normalise(w1), normalise(w2)
+        google = self._normalised_bigram_logp(w1, w2, unseen)
+        learned = self._collocations.get(w1, {}).get(w2)
+        return google if learned is None else max(google, learned)
+
     def fit(self, left: str | None, candidate: str, right: str | None, unseen: float = BACKOFF) -> float:
         """log10 P(candidate, right | left): how well ``candidate`` (word or phrase) fits
-        between its neighbours; a missing neighbour (sentence edge) is left out."""
+        between its neighbours; a missing neighbour (sentence edge) is left out. Google bigrams
+        only: the detector's features were trained on this."""
+        return self._fit(self.bigram_logp, left, candidate, right, unseen)
+
+    def context_fit(self, left: str | None, candidate: str, right: str | None, unseen: float = BACKOFF) -> float:
+        """``fit`` with the LM's collocations too: for ranking what a span may have been."""
+        return self._fit(self.collocation_logp, left, candidate, right, unseen)
+
+    def _fit(self, pair_logp, left: str | None, candidate: str, right: str | None, unseen: float) -> float:
         words = [w for w in PIECES.split(normalise(candidate)) if w]
         if not words:
             return 0.0
-        logp = self.bigram_logp(left, words[0], unseen) if left else self._unigram_logp(words[0])
+        logp = pair_logp(left, words[0], unseen) if left else self._unigram_logp(words[0])
         for a, b in zip(words, words[1:]):
-            logp += self.bigram_logp(a, b, unseen)
+            logp += pair_logp(a, b, unseen)
         if right:
-            logp += self.bigram_logp(words[-1], right, unseen)
+            logp += pair_logp(words[-1], right, unseen)
         return logp
 
     def side_fits(self, left: str | None, candidates: Sequence[Sequence[str]], right: str | None,
@@ -240,7 +269,7 @@ class Lexicon:
         return tuple(sorted(found.items()))
 
     def neighbours_in_context(self, words: Sequence[str], left: str | None, right: str | None,
-                              limit: int = 30, per_word: int = 8) -> list[tuple[str, ...]]:
+                              limit: int = 30, per_word: int = 8, collocations: bool = True) -> list[tuple[str, ...]]:
         """What a spinner most likely swapped ``words`` (each of them) from, best first: one
         neighbour per word in each tuple.
 
@@ -253,6 +282,7 @@ class Lexicon:
         best neighbours, ranked as if alone in place.
         """
         words = [normalise(w) for w in words]
+        fit = self.context_fit if collocations else self.fit
         options = [self.neighbours_for(w) for w in words]
         if not all(options):
             return []
@@ -262,10 +292,10 @@ class Lexicon:
         for i, (word, found) in enumerate(zip(words, options)):
             before = words[i - 1] if i else left
             after = words[i + 1] if i + 1 < len(words) else right
-            shortlists.append(sorted(found, key=lambda n: (-(prior[word][n] + self.fit(before, n, after)), n))[:width])
+            shortlists.append(sorted(found, key=lambda n: (-(prior[word][n] + fit(before, n, after)), n))[:width])
         if len(words) == 1:  # a word alone is ranked in place already
             return [(n,) for n in shortlists[0]]
-        scored = [(sum(prior[w][n] for w, n in zip(words, combo)) + self.fit(left, " ".join(combo), right), combo)
+        scored = [(sum(prior[w][n] for w, n in zip(words, combo)) + fit(left, " ".join(combo), right), combo)
                   for combo in itertools.product(*shortlists)]
         return [combo for _, combo in sorted(scored, key=lambda sc: (-sc[0], sc[1]))[:limit]]
 

@@ -2,7 +2,8 @@
 
 For each of the most frequent words ``w1`` of the lexicon, SmolLM2-135M reads ``" w1"`` after a
 document separator (no other context) and its next-token distribution gives P(w2 | w1) for every
-word ``w2`` that is one token with a leading space ("deep" -> "learning"). The pairs at or above
+word ``w2`` that is one token with a leading space ("deep" -> "learning"); both words are content
+words (zipf below ``--max-zipf``). The pairs at or above
 ``--min-p`` (at most ``--per-word`` per word) are written to ``collocations.tsv.gz``:
 
     w1 \t w2 \t log10 p \t w2 \t log10 p ...
@@ -33,12 +34,13 @@ from repair.rerank import CausalLMScorer  # noqa: E402
 WORD = re.compile(r"[a-z]+")
 
 
-def frequent_words(lexicon: Path, limit: int) -> list[str]:
+def frequent_words(lexicon: Path, limit: int, max_zipf: float) -> list[str]:
+    """The ``limit`` most frequent plain lowercase words below ``max_zipf``."""
     rows = []
     with gzip.open(lexicon / "words.tsv.gz", "rt", encoding="utf-8") as handle:
         for line in handle:
             term, zipf, *_ = line.rstrip("\n").split("\t")
-            if WORD.fullmatch(term):
+            if WORD.fullmatch(term) and float(zipf) < max_zipf:
                 rows.append((-float(zipf), term))
     return [term for _, term in sorted(rows)[:limit]]
 
@@ -59,6 +61,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="default: LEXICON/collocations.tsv.gz")
     parser.add_argument("--words", type=int, default=40000, help="how many of the most frequent words are read as w1")
     parser.add_argument("--min-p", type=float, default=0.005)
+    # function words ("the", "is", "of": zipf 6 and over) are left to the Google bigrams, which
+    # count them well; the context-free LM would rate "change is" or "list of" far too surely
+    parser.add_argument("--max-zipf", type=float, default=6.0)
     parser.add_argument("--per-word", type=int, default=40)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
@@ -71,8 +76,8 @@ def main(argv=None) -> int:
     started = time.time()
     lm = CausalLMScorer.load()
     tokenizer, model = lm.tokenizer, lm.model
-    words = frequent_words(args.lexicon, args.words)
-    vocabulary = set(frequent_words(args.lexicon, 10 ** 9))
+    words = frequent_words(args.lexicon, args.words, args.max_zipf)
+    vocabulary = set(frequent_words(args.lexicon, 10 ** 9, args.max_zipf))
     targets = word_tokens(tokenizer, vocabulary)
     target_ids = torch.tensor(sorted(targets))
     target_words = [targets[i] for i in target_ids.tolist()]

@@ -95,3 +95,22 @@ def test_side_fits_cut_the_bigram_fit_in_three(lexicon):
         assert before + inner + after == pytest.approx(lexicon.fit("the", " ".join(pieces), "market"), abs=1e-9)
     (before, inner, after), = lexicon.side_fits(None, [("stock", "market")], None)
     assert before == after == 0.0 and inner == pytest.approx(lexicon.bigram_logp("stock", "market"))
+
+
+def test_collocations_from_the_lm_raise_pairs_the_google_bigrams_rate_low(lexicon):
+    # the distilled table is shipped beside the bigrams; where it knows a pair better it wins
+    assert lexicon.collocation_logp("climate", "change") > lexicon.bigram_logp("climate", "change")
+    assert lexicon.collocation_logp("ice", "cream") > lexicon.bigram_logp("ice", "cream")
+    # and never lowers what the bigrams say
+    for w1, w2 in [("the", "city"), ("credit", "card"), ("inventory", "market")]:
+        assert lexicon.collocation_logp(w1, w2) >= lexicon.bigram_logp(w1, w2)
+
+
+def test_features_keep_the_google_fit_and_ranking_takes_the_collocations(lexicon):
+    # the detector was trained on ``fit``: it must not change under it
+    google_only = lexicon.bigram_logp("the", "ice") + lexicon.bigram_logp("ice", "cream") + lexicon.bigram_logp("cream", "is")
+    assert lexicon.fit("the", "ice cream", "is") == pytest.approx(google_only)
+    assert lexicon.context_fit("the", "ice cream", "is") > lexicon.fit("the", "ice cream", "is")
+    with_lm = lexicon.neighbours_in_context(["inventory"], "the", "market", 5)
+    without = lexicon.neighbours_in_context(["inventory"], "the", "market", 5, collocations=False)
+    assert with_lm[0] == without[0] == ("stock",)
