@@ -295,9 +295,26 @@ class Lexicon:
             shortlists.append(sorted(found, key=lambda n: (-(prior[word][n] + fit(before, n, after)), n))[:width])
         if len(words) == 1:  # a word alone is ranked in place already
             return [(n,) for n in shortlists[0]]
+        combos = set(itertools.product(*shortlists))
+        if collocations and len(words) == 2:
+            combos |= self._known_pairs(options[0], options[1])
         scored = [(sum(prior[w][n] for w, n in zip(words, combo)) + fit(left, " ".join(combo), right), combo)
-                  for combo in itertools.product(*shortlists)]
+                  for combo in combos]
         return [combo for _, combo in sorted(scored, key=lambda sc: (-sc[0], sc[1]))[:limit]]
+
+    def _known_pairs(self, first: dict[str, int], second: dict[str, int]) -> set[tuple[str, str]]:
+        """Every (neighbour of the first word, neighbour of the second) that the LM's collocations
+        or the Google bigrams know as a pair: a term swapped word by word ("irregular woodland")
+        is often a term neither word's own shortlist leads back to."""
+        found = set()
+        for a in first:
+            for b in self._collocations.get(a, ()):
+                if b in second:
+                    found.add((a, b))
+            for b in second:
+                if f"{a} {b}" in self._bigrams:
+                    found.add((a, b))
+        return found
 
     def span_candidates(
         self,

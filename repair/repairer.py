@@ -38,6 +38,13 @@ def _component_id(component, folder: Path | None) -> str:
     return f"{name}@{folder_fingerprint(folder)}" if folder else name
 
 
+def _lexicon_folder(component) -> Path | None:
+    """The lexicon folder a loaded stage reads (the tagger's features, the rewriter's candidates)."""
+    lexicon = getattr(component, "lexicon", None) or getattr(getattr(component, "features", None), "lexicon", None)
+    folder = getattr(lexicon, "folder", None)
+    return Path(folder).resolve() if folder else None
+
+
 class Repairer:
     """``repair(text)`` = ``rewrite(text, detect(text))`` applied, block by block."""
 
@@ -91,6 +98,12 @@ class Repairer:
         if rerank and rerank != "none":
             rewriter_obj, reranker_name = _with_reranker(rewriter_obj, rerank)
             settings["settings"] = {**settings.get("settings", {}), "rerank": reranker_name}
+        # both stages read the shared lexicon's tables, so its version is part of what made a result
+        lexicons = {_lexicon_folder(c) for c in (detector_obj, rewriter_obj)} - {None, detector_folder.resolve(),
+                                                                                  rewriter_folder.resolve()}
+        if lexicons:
+            settings["settings"] = {**settings.get("settings", {}),
+                                    "lexicon": ",".join(f"lexicon@{folder_fingerprint(f)}" for f in sorted(lexicons))}
         return cls(
             detector_obj,
             rewriter_obj,

@@ -139,14 +139,20 @@ def main(argv=None) -> int:
     pairs = swapped_pairs(records)
     print(f"{len(pairs)} adjacent pairs with both words swapped; the original pair among the first k:")
     share = 1 / max(len(pairs), 1)
+    # the pairs whose original is a term either table knows (what real tortured phrases mostly are)
+    terms = {k for k, (spun, original, _, _) in enumerate(pairs)
+             if original in lexicon._known_pairs(lexicon.neighbours_for(spun[0]), lexicon.neighbours_for(spun[1]))}
     for width in args.pair_width:
         for name, source in PAIR_SOURCES.items():
-            hits = Counter()
-            for spun, original, left, right in pairs:
+            hits, term_hits = Counter(), Counter()
+            for k, (spun, original, left, right) in enumerate(pairs):
                 candidates = source(lexicon, spun, left, right, width)
                 if original in candidates:
-                    hits.update(k for k in TOPS if candidates.index(original) < k)
-            print(f"{name + ' ' + str(width):<22}" + "".join(f"{hits[k] * share:<9.3f}" for k in TOPS))
+                    found = [top for top in TOPS if candidates.index(original) < top]
+                    hits.update(found)
+                    term_hits.update(found if k in terms else [])
+            print(f"{name + ' ' + str(width):<22}" + "".join(f"{hits[k] * share:<9.3f}" for k in TOPS)
+                  + f"known-pair originals ({len(terms)}): " + " / ".join(str(term_hits[k]) for k in TOPS))
     return 0
 
 

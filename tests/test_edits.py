@@ -155,3 +155,36 @@ def test_overlapping_and_stale_edits_are_refused():
         apply_edits(text, [Edit(0, 3, "two", "x", 1)])
     with pytest.raises(ValueError, match="outside"):
         apply_edits(text, [Edit(10, 20, "three", "x", 1)])
+
+
+class _ReadsALexicon:
+    """A stage that, like the tagger and the rewriter, reads a lexicon folder beside its own."""
+
+    def __init__(self, stage, lexicon_folder):
+        self.stage, self.name = stage, stage.name
+        self.lexicon = type("Tables", (), {"folder": lexicon_folder})()
+
+    def detect(self, text, threshold):
+        return self.stage.detect(text, threshold)
+
+    def rewrite(self, text, spans):
+        return self.stage.rewrite(text, spans)
+
+
+def test_the_signature_names_the_lexicon_the_stages_read(toy_model_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from repair import repairer as repairer_module
+
+    tables = tmp_path / "tables"
+    shutil.copytree(toy_model_dir / "lexicon", tables)
+    loaded = repairer_module.load_component
+    monkeypatch.setattr(repairer_module, "load_component", lambda folder: _ReadsALexicon(loaded(folder), tables))
+    before = Repairer.from_pretrained(toy_model_dir).signature
+    assert "|lexicon:lexicon@" in before
+    (tables / "words.tsv").write_text("motorcar\tauto\t0.9\t\n", encoding="utf-8")
+    after = Repairer.from_pretrained(toy_model_dir).signature
+    assert after != before and after.split("|lexicon:")[0] == before.split("|lexicon:")[0]
+    # a stage that is the lexicon itself is named once, as the stage
+    monkeypatch.setattr(repairer_module, "load_component", loaded)
+    assert "|lexicon:" not in Repairer.from_pretrained(toy_model_dir).signature
