@@ -114,3 +114,10 @@ def test_features_keep_the_google_fit_and_ranking_takes_the_collocations(lexicon
     with_lm = lexicon.neighbours_in_context(["inventory"], "the", "market", 5)
     without = lexicon.neighbours_in_context(["inventory"], "the", "market", 5, collocations=False)
     assert with_lm[0] == without[0] == ("stock",)
+
+
+def test_a_term_swapped_word_by_word_is_found_among_the_pairs_the_tables_know(lexicon):
+    # neither word's own shortlist leads back to the term; the known pairs of their neighbours do
+    assert ("climate", "change") in lexicon.neighbours_in_context(["atmosphere", "modification"], "the", "is", 5)
+    assert ("climate", "change") not in lexicon.neighbours_in_context(["atmosphere", "modification"], "the", "is", 5,
+                                                                        collocations=False)
