@@ -43,10 +43,15 @@ class VerifySettings:
     # a pair must read better than its better word alone by this much (nats), or a clean word
     # beside a spun one would be changed along with it
     pair_margin: float = 2.0
+    # a word below ``floor`` is still read beside a neighbour at ``floor`` or more, as a pair: in a
+    # term swapped word by word the tagger often doubts only one word (None: ``floor`` for both)
+    pair_floor: float | None = None
 
     @property
     def signature(self) -> str:
         own = f"{self.min_gain:g}@{self.floor:g}"
+        if self.pair_floor is not None and self.pair_floor != self.floor:
+            own += f"/{self.pair_floor:g}"
         return own if self.candidates == "neighbours" else f"{own}~{self.candidates}"
 
 
@@ -95,13 +100,17 @@ class LMVerifiedDetector:
         """Stretches worth re-reading (lists of WordScores outside ``spans``): a word alone, and
         two neighbours together: a spinner often swaps both words of a collocation
         ("counterfeit consciousness"), and neither reads better fixed alone."""
-        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w)
+        floor = self.settings.floor
+        pair_floor = floor if self.settings.pair_floor is None else min(floor, self.settings.pair_floor)
+        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w, pair_floor)
                  and self._options(text, [w], 1)]
-        return [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:]) if not text[a.end:b.start].strip(" ")]
+        return [[w] for w in words if w.spin >= floor] + [
+            [a, b] for a, b in zip(words, words[1:])
+            if not text[a.end:b.start].strip(" ") and max(a.spin, b.spin) >= floor]
 
-    def _readable(self, text: str, word) -> bool:
+    def _readable(self, text: str, word, floor: float) -> bool:
         written = text[word.start:word.end]
-        return (word.spin >= self.settings.floor and len(written) >= self.settings.min_length
+        return (word.spin >= floor and len(written) >= self.settings.min_length
                 and PLAIN_WORD.fullmatch(written) is not None)
 
     def _options(self, text: str, stretch: Sequence, limit: int) -> list[tuple[str, ...]]:

@@ -28,7 +28,8 @@ from repair.verify import CANDIDATE_SOURCES, VerifySettings  # noqa: E402  (no t
 WORD = re.compile(r"[A-Za-z]+")
 
 
-def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: str, floor: float) -> int:
+def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: str, floor: float,
+         pair_floor: float | None = None) -> int:
     """Every first-pass reading ``LMVerifiedDetector`` makes on ``docs`` documents, with its gold label."""
     import torch
 
@@ -38,7 +39,8 @@ def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: s
 
     torch.set_num_threads(2)
     tagger = TaggerDetector.from_pretrained("models/detector")
-    verifier = LMVerifiedDetector(tagger, load_reranker("lm"), VerifySettings(candidates=candidates, floor=floor))
+    verifier = LMVerifiedDetector(tagger, load_reranker("lm"), VerifySettings(candidates=candidates, floor=floor,
+                                                                                pair_floor=pair_floor))
     rows = [json.loads(line) for line in gzip.open(split_file)]
     random.Random(1).shuffle(rows)
     rows = rows[:docs]
@@ -56,6 +58,7 @@ def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: s
                     "doc": index, "profile": row["profile"], "text": text[reading.start:reading.end],
                     "inside": any(s < reading.end and e > reading.start for s, e in gold),
                     "gain": round(reading.gain, 3), "best": reading.ranked[0],
+                    "pair_only": any(w.spin < floor for w in scores if reading.start <= w.start and w.end <= reading.end),
                     "fit_gain": round(_fit_gain(tagger.features.lexicon, text, reading), 3)}) + "\n")
     clean = sum(len(WORD.findall(r["spun"])) for r in rows if r["profile"] == "clean")
     print(f"{len(rows)} documents, {words} words ({clean} in clean documents), {time.time() - started:.0f} s",
@@ -76,12 +79,23 @@ def _fit_gain(lexicon, text: str, reading) -> float:
 
 def report(path: Path, clean_words: int) -> None:
     records = [json.loads(line) for line in open(path, encoding="utf-8")]
+    _gain_table(records, clean_words)
+    if any(r.get("pair_only") for r in records):
+        print("of which pairs read only for the pair floor (one word below --floor):")
+        _gain_table([r for r in records if r.get("pair_only")], clean_words)
+    _screen_table(records, clean_words)
+
+
+def _gain_table(records: list[dict], clean_words: int) -> None:
     for gain in (4, 5, 6, 7, 8, 10, 12):
         added = [r for r in records if r["gain"] >= gain]
         gold = sum(r["inside"] for r in added)
         clean = sum(len(WORD.findall(r["text"])) for r in added if r["profile"] == "clean")
         print(f"min gain {gain:>2}: +gold {gold:4d}  +other {len(added) - gold:4d}  "
               f"precision {gold / max(len(added), 1):.2f}  clean flags {1000 * clean / max(clean_words, 1):.2f} per 1,000")
+
+
+def _screen_table(records: list[dict], clean_words: int) -> None:
     if records and "fit_gain" in records[0]:
         print("a lexicon screen before the LM (skip stretches whose best candidate fits less than F better):")
         admitted = [r for r in records if r["gain"] >= VerifySettings.min_gain]
@@ -104,9 +118,12 @@ def main(argv=None) -> int:
     parser.add_argument("--candidates", choices=sorted(CANDIDATE_SOURCES), default=VerifySettings.candidates,
                         help="where the words' candidates come from (repair.verify.CANDIDATE_SOURCES)")
     parser.add_argument("--floor", type=float, default=VerifySettings.floor, help="tagger spin below which a word is never read")
+    parser.add_argument("--pair-floor", type=float, default=None,
+                        help="a word this low is still read beside one at --floor, as a pair (VerifySettings.pair_floor)")
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    clean_words = dump(args.data / f"{args.split}.jsonl.gz", args.docs, args.out, args.threshold, args.candidates, args.floor)
+    clean_words = dump(args.data / f"{args.split}.jsonl.gz", args.docs, args.out, args.threshold, args.candidates, args.floor,
+                       args.pair_floor)
     report(args.out, clean_words)
     return 0
 

@@ -4,7 +4,8 @@ For every gold edit of one or two words (one word swapped, or a term swapped wor
 order of the pipeline:
 
   tagger        the tagger flags it itself (nothing for the verifier to do)
-  never read    a word of it is below the verifier's floor, too short, or has no thesaurus neighbour
+  never read    a word of it is below the verifier's floor ("below floor"), or too short, or has no
+                thesaurus neighbour ("other")
   no original   read, but the original is not among the candidates the LM compares
   gain too low  the original was read but did not make the text ``min_gain`` nats more probable
   admitted      the LM admits it (with the original, or with another candidate: "admitted, other")
@@ -29,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-STAGES = ("tagger", "never read", "no original", "gain too low", "admitted, other", "admitted")
+STAGES = ("tagger", "never read: below floor", "never read: other", "no original", "gain too low",
+          "admitted, other", "admitted")
 
 
 def split_records(path: Path, docs: int):
@@ -93,17 +95,18 @@ def main(argv=None) -> int:
             if any(s.start < end and start < s.end for s in spans):
                 stage = "tagger"
             elif reading is None:
-                stage = "never read"
+                spins = [w.spin for w in scores if start <= w.start and w.end <= end]
+                stage = "never read: below floor" if min(spins, default=0) < settings.floor else "never read: other"
             elif original.lower() not in [c.lower() for c in reading.ranked]:
                 stage = "admitted, other" if reading.gain >= settings.min_gain else "no original"
             else:
                 stage = "admitted" if reading.gain >= settings.min_gain else "gain too low"
             counts[size][stage] += 1
-    print(f"{'stage':<16}{'one word':>12}{'two words':>12}")
+    print(f"{'stage':<24}{'one word':>12}{'two words':>12}")
     for stage in STAGES:
-        print(f"{stage:<16}" + "".join(f"{counts[n][stage]:>6} {counts[n][stage] / max(sum(counts[n].values()), 1):>5.0%}"
+        print(f"{stage:<24}" + "".join(f"{counts[n][stage]:>6} {counts[n][stage] / max(sum(counts[n].values()), 1):>5.0%}"
                                       for n in (1, 2)))
-    print(f"{'edits':<16}{sum(counts[1].values()):>12}{sum(counts[2].values()):>12}")
+    print(f"{'edits':<24}{sum(counts[1].values()):>12}{sum(counts[2].values()):>12}")
     return 0
 
 

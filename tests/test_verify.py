@@ -109,6 +109,20 @@ def test_adjacent_admitted_words_become_one_span_restored_together():
     assert span.suggestions[0] == "artificial intelligence"  # neither word alone gains anything
 
 
+def test_a_word_below_the_floor_is_read_beside_a_doubted_neighbour_only_with_a_pair_floor():
+    spins = {"counterfeit": 0.1, "consciousness": 0.01}  # the tagger doubts only one word of the term
+    text = "Work on counterfeit consciousness grows."
+    plain, _ = verified(spins, ["artificial intelligence"])
+    assert plain.detect(text, 0.65) == []
+    paired, scorer = verified(spins, ["artificial intelligence"], VerifySettings(min_gain=4.0, pair_floor=0.0))
+    [span] = paired.detect(text, 0.65)
+    assert span.text == "counterfeit consciousness" and span.suggestions[0] == "artificial intelligence"
+    # the low word is never read on its own (that would keep "counterfeit" and change it alone)
+    assert not any(f"counterfeit {o}" in t for t in scorer.seen for o in ("awareness", "intelligence"))
+    assert any("fake consciousness" in t for t in scorer.seen)  # its doubted neighbour is
+    assert paired.signature_settings["verify"] == "phrase-counter>=4@0.05/0"
+
+
 def test_the_signature_names_the_verifier_and_its_settings():
     detector, _ = verified({}, [])
     assert detector.signature_settings == {"doc-gate": "off", "verify": "phrase-counter>=4@0.05"}
