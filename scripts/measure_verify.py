@@ -80,6 +80,7 @@ def main(argv=None) -> int:
     records = gold_records(args.pairs, args.limit) if args.pairs else split_records(
         args.data / f"{args.split}.jsonl.gz", args.docs)
     counts = {1: Counter(), 2: Counter()}
+    pair_spins = Counter()  # two-word edits by how many of their words the tagger scored at the floor
     for text, edits in records:
         edits = [(s, e, o) for s, e, o in edits if len(text[s:e].split()) == len(o.split()) in (1, 2)]
         if not edits:
@@ -92,10 +93,13 @@ def main(argv=None) -> int:
         for start, end, original in edits:
             size = len(original.split())
             reading = readings.get((start, end))
+            spins = sorted(w.spin for w in scores if start <= w.start and w.end <= end)
+            if size == 2 and len(spins) == 2:
+                pair_spins[sum(x >= settings.floor for x in spins)] += 1
+                pair_spins["higher >= 0.02"] += spins[1] >= 0.02
             if any(s.start < end and start < s.end for s in spans):
                 stage = "tagger"
             elif reading is None:
-                spins = [w.spin for w in scores if start <= w.start and w.end <= end]
                 stage = "never read: below floor" if min(spins, default=0) < settings.floor else "never read: other"
             elif original.lower() not in [c.lower() for c in reading.ranked]:
                 stage = "admitted, other" if reading.gain >= settings.min_gain else "no original"
@@ -107,6 +111,8 @@ def main(argv=None) -> int:
         print(f"{stage:<24}" + "".join(f"{counts[n][stage]:>6} {counts[n][stage] / max(sum(counts[n].values()), 1):>5.0%}"
                                       for n in (1, 2)))
     print(f"{'edits':<24}{sum(counts[1].values()):>12}{sum(counts[2].values()):>12}")
+    print(f"two-word edits with both words at the floor ({settings.floor:g}): {pair_spins[2]}, one: {pair_spins[1]}, "
+          f"neither: {pair_spins[0]}; the higher word at 0.02 or more: {pair_spins['higher >= 0.02']}")
     return 0
 
 

@@ -112,12 +112,14 @@ def test_adjacent_admitted_words_become_one_span_restored_together():
 def test_a_word_below_the_floor_is_read_beside_a_doubted_neighbour_only_with_a_pair_floor():
     spins = {"counterfeit": 0.1, "consciousness": 0.01}  # the tagger doubts only one word of the term
     text = "Work on counterfeit consciousness grows."
-    plain, _ = verified(spins, ["artificial intelligence"], VerifySettings(min_gain=4.0, pair_floor=None))
+    plain, _ = verified(spins, ["artificial intelligence"])
     assert plain.detect(text, 0.65) == []
     # such a pair needs its own, larger gain: 4 nats pass min_gain but not pair_floor_gain
-    strict, _ = verified(spins, ["artificial intelligence"], VerifySettings(min_gain=4.0, pair_floor_gain=6.0))
+    strict, _ = verified(spins, ["artificial intelligence"], VerifySettings(min_gain=4.0, pair_floor=0.0,
+                                                                                     pair_floor_gain=6.0))
     assert strict.detect(text, 0.65) == []
-    paired, scorer = verified(spins, ["artificial intelligence"], VerifySettings(min_gain=4.0, pair_floor_gain=4.0))
+    paired, scorer = verified(spins, ["artificial intelligence"], VerifySettings(min_gain=4.0, pair_floor=0.0,
+                                                                                     pair_floor_gain=4.0))
     [span] = paired.detect(text, 0.65)
     assert span.text == "counterfeit consciousness" and span.suggestions[0] == "artificial intelligence"
     # the low word is never read on its own (that would keep "counterfeit" and change it alone)
@@ -129,7 +131,7 @@ def test_a_word_below_the_floor_is_read_beside_a_doubted_neighbour_only_with_a_p
 
 def test_the_signature_names_the_verifier_and_its_settings():
     detector, _ = verified({}, [])
-    assert detector.signature_settings == {"doc-gate": "off", "verify": "phrase-counter>=4@0.05/0>=12"}
+    assert detector.signature_settings == {"doc-gate": "off", "verify": "phrase-counter>=4@0.05"}
 
 
 def test_candidates_come_from_the_neighbours_unless_the_originals_are_asked_for():
@@ -147,7 +149,7 @@ def test_candidates_come_from_the_neighbours_unless_the_originals_are_asked_for(
     old, _ = verified({"profound": 0.2}, ["deep learning"], VerifySettings(min_gain=4.0, candidates="originals"))
     old.lexicon = Split(TABLE)
     assert old.detect(text, 0.65) == []
-    assert old.signature_settings["verify"] == "phrase-counter>=4@0.05/0>=12~originals"
+    assert old.signature_settings["verify"] == "phrase-counter>=4@0.05~originals"
 
 
 def test_verify_needs_a_detector_with_word_scores(toy_model_dir):
