@@ -36,15 +36,19 @@ def _context(text: str, start: int, end: int) -> tuple[str | None, str | None]:
     return (left[-1].lower() if left else None), (right[0].lower() if right else None)
 
 
-def swapped_words(records) -> list[tuple[str, str, str | None, str | None]]:
-    """(spun word, original word, word before, word after) for each word swapped inside an
-    edit of equal length in words; the neighbours are the spun text's."""
-    found = []
+def _aligned(records):
+    """(spun words, original words, word before, word after) of each edit of equal length in words;
+    the neighbours are the spun text's."""
     for text, start, end, spun, original in records:
         spun_words, original_words = spun.lower().split(), original.lower().split()
-        if len(spun_words) != len(original_words):
-            continue
-        left, right = _context(text, start, end)
+        if len(spun_words) == len(original_words):
+            yield (spun_words, original_words, *_context(text, start, end))
+
+
+def swapped_words(records) -> list[tuple[str, str, str | None, str | None]]:
+    """(spun word, original word, word before, word after) for each word swapped inside an edit."""
+    found = []
+    for spun_words, original_words, left, right in _aligned(records):
         for i, (s, o) in enumerate(zip(spun_words, original_words)):
             if s != o and WORD.fullmatch(s):
                 found.append((s, o, spun_words[i - 1] if i else left,
@@ -56,11 +60,7 @@ def swapped_pairs(records) -> list[tuple[tuple[str, str], tuple[str, str], str |
     """(spun pair, original pair, word before, word after) for each two adjacent words of an
     edit that were both swapped."""
     found = []
-    for text, start, end, spun, original in records:
-        spun_words, original_words = spun.lower().split(), original.lower().split()
-        if len(spun_words) != len(original_words):
-            continue
-        left, right = _context(text, start, end)
+    for spun_words, original_words, left, right in _aligned(records):
         for i in range(len(spun_words) - 1):
             pair, gold = tuple(spun_words[i:i + 2]), tuple(original_words[i:i + 2])
             if all(s != o and WORD.fullmatch(s) for s, o in zip(pair, gold)):
