@@ -51,9 +51,13 @@ class VerifySettings:
     pair_floor_gain: float = 12.0
 
     @property
+    def pair_floor_on(self) -> bool:
+        return self.pair_floor is not None and self.pair_floor < self.floor
+
+    @property
     def signature(self) -> str:
         own = f"{self.min_gain:g}@{self.floor:g}"
-        if self.pair_floor is not None and self.pair_floor < self.floor:
+        if self.pair_floor_on:
             own += f"/{self.pair_floor:g}>={self.pair_floor_gain:g}"
         return own if self.candidates == "neighbours" else f"{own}~{self.candidates}"
 
@@ -101,15 +105,19 @@ class LMVerifiedDetector:
 
     def min_gain_for(self, reading: Reading, scores: Sequence) -> float:
         """The gain ``reading`` needs: more where it holds a word read only for the pair floor."""
-        below = any(w.spin < self.settings.floor for w in scores if reading.start <= w.start and w.end <= reading.end)
-        return self.settings.pair_floor_gain if below else self.settings.min_gain
+        return self.settings.pair_floor_gain if self.read_for_pair_floor(reading, scores) else self.settings.min_gain
+
+    def read_for_pair_floor(self, reading: Reading, scores: Sequence) -> bool:
+        """Whether ``reading`` holds a word below the floor (read only as a pair, for the pair floor)."""
+        return self.settings.pair_floor_on and any(
+            w.spin < self.settings.floor for w in scores if reading.start <= w.start and w.end <= reading.end)
 
     def unsure_stretches(self, text: str, scores: Sequence, spans: Sequence[Span]) -> list[list]:
         """Stretches worth re-reading (lists of WordScores outside ``spans``): a word alone, and
         two neighbours together: a spinner often swaps both words of a collocation
         ("counterfeit consciousness"), and neither reads better fixed alone."""
         floor = self.settings.floor
-        pair_floor = floor if self.settings.pair_floor is None else min(floor, self.settings.pair_floor)
+        pair_floor = self.settings.pair_floor if self.settings.pair_floor_on else floor
         words = [w for w in scores if not _covered(w, spans) and self._readable(text, w, pair_floor)
                  and self._options(text, [w], 1)]
         return [[w] for w in words if w.spin >= floor] + [

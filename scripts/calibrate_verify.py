@@ -58,7 +58,7 @@ def dump(split_file: Path, docs: int, out: Path, threshold: float, candidates: s
                     "doc": index, "profile": row["profile"], "text": text[reading.start:reading.end],
                     "inside": any(s < reading.end and e > reading.start for s, e in gold),
                     "gain": round(reading.gain, 3), "best": reading.ranked[0],
-                    "pair_only": any(w.spin < floor for w in scores if reading.start <= w.start and w.end <= reading.end),
+                    "pair_only": verifier.read_for_pair_floor(reading, scores),
                     "fit_gain": round(_fit_gain(tagger.features.lexicon, text, reading), 3)}) + "\n")
     clean = sum(len(WORD.findall(r["spun"])) for r in rows if r["profile"] == "clean")
     print(f"{len(rows)} documents, {words} words ({clean} in clean documents), {time.time() - started:.0f} s",

@@ -69,21 +69,27 @@ def swapped_pairs(records) -> list[tuple[tuple[str, str], tuple[str, str], str |
     return found
 
 
+def joined_word_edits(row: dict) -> list[tuple[int, int, str, str]]:
+    """(spun start, spun end, spun, original) of a corpus document's word edits; the spinner records
+    each swapped word as its own edit, so words swapped side by side (one space between, in the spun
+    and the original text) are joined into one, as the real gold has them."""
+    joined: list[list] = []
+    for e in row["edits"]:
+        if e.get("kind") != "word":
+            continue
+        last = joined[-1] if joined else None
+        if last and row["spun"][last[1]:e["spun_start"]] == " " and row["original"][last[4]:e["orig_start"]] == " ":
+            last[1], last[2], last[3], last[4] = e["spun_end"], f"{last[2]} {e['spun']}", f"{last[3]} {e['original']}", e["orig_end"]
+        else:
+            joined.append([e["spun_start"], e["spun_end"], e["spun"], e["original"], e["orig_end"]])
+    return [(start, end, spun, original) for start, end, spun, original, _ in joined]
+
+
 def read_split(path: Path, docs: int):
-    """Word edits of a corpus split; the spinner records each swapped word as its own edit, so
-    words swapped side by side (one space between) are joined into one, as the real gold has them."""
+    """Word edits of a corpus split, side-by-side swaps joined (``joined_word_edits``)."""
     for line in itertools.islice(gzip.open(path, "rt", encoding="utf-8"), docs):
         row = json.loads(line)
-        joined: list[list] = []
-        for e in row["edits"]:
-            if e.get("kind") != "word":
-                continue
-            last = joined[-1] if joined else None
-            if last and row["spun"][last[1]:e["spun_start"]] == " " and row["original"][last[4]:e["orig_start"]] == " ":
-                last[1], last[2], last[3], last[4] = e["spun_end"], f"{last[2]} {e['spun']}", f"{last[3]} {e['original']}", e["orig_end"]
-            else:
-                joined.append([e["spun_start"], e["spun_end"], e["spun"], e["original"], e["orig_end"]])
-        for start, end, spun, original, _ in joined:
+        for start, end, spun, original in joined_word_edits(row):
             yield row["spun"], start, end, spun, original
 
 

@@ -36,18 +36,12 @@ STAGES = ("tagger", "never read: below floor", "never read: other", "no original
 
 def split_records(path: Path, docs: int):
     """(text, [(start, end, original)]) per document of a corpus split, side-by-side swaps joined."""
+    from measure_candidates import joined_word_edits  # a script beside this one
+
     rows = [json.loads(line) for line in gzip.open(path, "rt", encoding="utf-8")]
     random.Random(1).shuffle(rows)
     for row in rows[:docs]:
-        edits: list[list] = []
-        for e in row["edits"]:
-            if e.get("kind") != "word":
-                continue
-            if edits and row["spun"][edits[-1][1]:e["spun_start"]] == " ":
-                edits[-1][1], edits[-1][2] = e["spun_end"], f"{edits[-1][2]} {e['original']}"
-            else:
-                edits.append([e["spun_start"], e["spun_end"], e["original"]])
-        yield row["spun"], [tuple(e) for e in edits]
+        yield row["spun"], [(start, end, original) for start, end, _, original in joined_word_edits(row)]
 
 
 def gold_records(path: Path, limit: int | None):
