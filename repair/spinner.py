@@ -11,6 +11,9 @@ teaches a model that any odd word is spun, which is not what spun text looks lik
   (``repair/data/paraphrases.tsv``), one word for several and several for one;
 * the heavy profile goes word by word, also through multiword terms, and sometimes leaves
   a/an wrong; the light one leaves WordNet collocations ("stock market") alone;
+* the term profile is the paper mill's: it leaves most of the prose alone and goes through the
+  text's technical terms (noun compounds) word by word, sense-blind, so "data mining" comes out
+  with one or both words swapped, the way the published tortured phrases look;
 * names, numbers and quotations are mostly left alone.
 
 ``Spinner(profile, seed).spin(text)`` returns a ``SpinResult`` whose edits map spans of the
@@ -120,6 +123,8 @@ class Profile:
     article_fix: float  # probability a/an is corrected after a swap
     quote_spin: float  # probability a document's quotations are spun too
     name_spin: float  # probability a capitalised mid-sentence common word is swapped
+    term_rate: tuple[float, float] = (0.0, 0.0)  # share of a document's noun-compound terms spun word by word
+    term_word_rate: float = 0.0  # each word of a spun term is swapped with this probability (at least one is)
 
 
 PROFILES: dict[str, Profile] = {
@@ -141,6 +146,12 @@ PROFILES: dict[str, Profile] = {
                       frequency_weight=1.2, sharpness=1.5, multiword_substitutes=True, table_multiword=True,
                       table_share=0.9, respect_collocations=True, careful_pos=True, article_fix=1.0,
                       quote_spin=0.05, name_spin=0.0),
+    # paper mill: through technical terms word by word, any sense, the prose around them mostly untouched
+    "term": Profile("term", word_rate=(0.0, 0.15), function_rate=(0.0, 0.1), coverage=0.95,
+                    max_sense_rank=6, sources=frozenset({"synset", "similar", "related", "moby"}), min_zipf=2.5,
+                    frequency_weight=1.0, sharpness=0.5, multiword_substitutes=False, table_multiword=False,
+                    table_share=0.3, respect_collocations=False, careful_pos=True, article_fix=0.8,
+                    quote_spin=0.0, name_spin=0.0, term_rate=(0.4, 0.9), term_word_rate=0.7),
 }
 
 
@@ -286,8 +297,11 @@ class Spinner:
         word_rate = rng.uniform(*p.word_rate)
         function_rate = rng.uniform(*p.function_rate)
         spin_quotes = rng.random() < p.quote_spin
+        # drawn only by profiles that spin terms, so the other profiles' documents stay as they were
+        term_rate = rng.uniform(*p.term_rate) if p.term_rate[1] > 0 else 0.0
         tokens = self._tokens(text)
         protected = self._protected(text, tokens, spin_quotes, rng)
+        terms = _terms(text, tokens, protected) if term_rate else {}
         decisions: dict[object, bool] = {}  # original key -> swap in this document (consistency)
 
         def decide(key: object, rate: float) -> bool:
@@ -301,6 +315,13 @@ class Spinner:
             if i in protected:
                 i += 1
                 continue
+            if i in terms:
+                last = terms[i]
+                key = ("term",) + tuple(t.text.lower() for t in tokens[i:last + 1])
+                if decide(key, term_rate):
+                    swaps.extend(self._term_swaps(text, tokens, i, last, key, decide))
+                    i = last + 1
+                    continue
             match = self._table_match(text, tokens, i, protected)
             if match is not None:
                 last, entry = match
@@ -372,7 +393,18 @@ class Spinner:
                 best = (j, entry)
         return best
 
+    def _term_swaps(self, text, tokens, first, last, key, decide) -> list[_Swap]:
+        """Words of the term ``tokens[first:last + 1]`` swapped one by one (at least one, if any can
+        be); which ones is decided once per document, so a recurring term is spun the same way."""
+        possible = [(j - first, s) for j in range(first, last + 1)
+                    if (s := self._word_swap(text, tokens, j, None, 1.0)) is not None]
+        kept = [s for position, s in possible if decide(key + ("word", position), self.profile.term_word_rate)]
+        if possible and not kept:
+            kept = [possible[int(_unit(self.seed, "term", *key) * len(possible))][1]]
+        return kept
+
     def _word_swap(self, text, tokens, i, decide, rate) -> _Swap | None:
+        """The swap of token ``i``; ``decide`` None: the caller has decided already (a spun term)."""
         token = tokens[i]
         word = token.text
         lower = word.lower()
@@ -382,10 +414,10 @@ class Spinner:
         if analysis is None:
             return None
         lemma, upos, tag, certain = analysis
-        if self.profile.careful_pos and not certain:
+        if self.profile.careful_pos and not certain and decide is not None:
             return None
         substitute = self.substitute_for(lemma, upos)
-        if substitute is None or not decide(("word", lemma, upos), rate):
+        if substitute is None or (decide is not None and not decide(("word", lemma, upos), rate)):
             return None
         inflected = inflect(substitute, upos, tag)
         if inflected is None or inflected.lower() == lower:
@@ -465,6 +497,49 @@ def _collocation_tokens(tokens: list[_Token]) -> set[int]:
                 if not all(w in FUNCTION_WORDS for w in words[:-1]):
                     found.update(range(i, i + width))
     return found
+
+
+_TERM_WORDS = 4
+_DETERMINERS = frozenset("the a an this that these those its their our his her my your some any no every each".split())
+
+
+def _terms(text: str, tokens: list[_Token], protected: set[int]) -> dict[int, int]:
+    """Noun compounds ("activation function", "vanishing gradient problem"): first token index ->
+    last. A run of 2-4 unprotected content words joined by single spaces, every word but the last
+    readable as an adjective, a noun or a verb's -ing/-ed form, the last as a noun."""
+    def content(j: int) -> bool:
+        lower = tokens[j].text.lower()
+        return (j not in protected and len(lower) >= 3 and lower not in FUNCTION_WORDS
+                and lower not in _NEVER_SUBSTITUTES and bool(_readings(lower)))
+
+    def modifier(j: int) -> bool:
+        lower = tokens[j].text.lower()
+        kinds = {upos for upos, _ in _readings(lower)}
+        return bool(kinds & {"NOUN", "ADJ"}) or ("VERB" in kinds and lower.endswith(("ing", "ed")))
+
+    def noun(j: int) -> bool:
+        return any(upos == "NOUN" for upos, _ in _readings(tokens[j].text.lower()))
+
+    terms, i = {}, 0
+    while i < len(tokens):
+        last = i
+        while (last + 1 < len(tokens) and last - i + 1 < _TERM_WORDS and content(last + 1)
+               and text[tokens[last].end:tokens[last + 1].start] == " "):
+            last += 1
+        if not content(i):
+            i += 1
+            continue
+        # "the loss function measures the error": a word before a determiner is the verb, not the term's head
+        if last > i and last + 1 < len(tokens) and tokens[last + 1].text.lower() in _DETERMINERS:
+            last -= 1
+        while last > i and not noun(last):
+            last -= 1
+        if last > i and all(modifier(j) for j in range(i, last)):
+            terms[i] = last
+            i = last + 1
+        else:
+            i += 1
+    return terms
 
 
 @lru_cache(maxsize=200_000)

@@ -52,7 +52,7 @@ TOOLS_PER_SPLIT = {"train": 40, "dev": 12, "test": 12, "heldout": 12, "dev-heldo
 TOOL_SEED_BASE = {"train": 0, "dev": 10_000, "test": 20_000, "heldout": 30_000, "dev-heldout": 40_000}
 HELDOUT_SHARE = 0.15
 # target share of each domain in every split (small domains get more spun variants per chunk in train)
-DOMAIN_SHARE = {"speech": 0.35, "technical": 0.35, "fiction": 0.15, "glossary": 0.15}
+DOMAIN_SHARE = {"speech": 0.35, "technical": 0.35, "fiction": 0.15, "glossary": 0.15, "science": 0.35}
 MAX_VARIANTS = 6
 MIN_WORDS, MAX_WORDS = 100, 500
 
@@ -364,9 +364,14 @@ class ToolBox:
         if key not in self._tools:
             seed = TOOL_SEED_BASE[split] + number
             if split.endswith("heldout"):
-                # only ~15% of originals are usable here: such tools swap all they know
-                eager = replace(PROFILES[profile], word_rate=(0.85, 1.0), function_rate=(0.85, 1.0),
-                                coverage=1.0, table_share=1.0)
+                # only ~15% of originals are usable here: such tools swap all they know (a term
+                # spinner: in every term it spins; its prose stays as lightly spun as ever)
+                base = PROFILES[profile]
+                if base.term_rate[1] > 0:
+                    eager = replace(base, term_rate=(0.85, 1.0), coverage=1.0, table_share=1.0)
+                else:
+                    eager = replace(base, word_rate=(0.85, 1.0), function_rate=(0.85, 1.0),
+                                    coverage=1.0, table_share=1.0)
                 self._tools[key] = Spinner(eager, seed, only_originals=self.heldout)
             else:
                 self._tools[key] = Spinner(profile, seed, exclude_originals=self.heldout)
@@ -384,12 +389,12 @@ def make_record(chunk: Chunk, split: str, profile: str, variant: int, tools: Too
     return record
 
 
-def draw_profiles(rng: random.Random, count: int) -> list[str]:
-    """``count`` profiles for one chunk: clean at most once, with a share near PROFILE_MIX["clean"]."""
-    spun = [name for name in PROFILE_MIX if name != "clean"]
-    weights = [PROFILE_MIX[name] for name in spun]
+def draw_profiles(rng: random.Random, count: int, mix: dict[str, float] = PROFILE_MIX) -> list[str]:
+    """``count`` profiles for one chunk: clean at most once, with a share near ``mix["clean"]``."""
+    spun = [name for name in mix if name != "clean"]
+    weights = [mix[name] for name in spun]
     chosen = []
-    if rng.random() < min(1.0, PROFILE_MIX["clean"] * count):
+    if rng.random() < min(1.0, mix["clean"] * count):
         chosen.append("clean")
     while len(chosen) < count:
         chosen.append(rng.choices(spun, weights)[0])
@@ -422,7 +427,8 @@ def balanced_sample(chunks: list[Chunk], total: int, rng: random.Random) -> list
     return chosen
 
 
-def plan_train(chunks: list[Chunk], total: int, rng: random.Random) -> list[tuple[Chunk, str, int]]:
+def plan_train(chunks: list[Chunk], total: int, rng: random.Random,
+               mix: dict[str, float] = PROFILE_MIX) -> list[tuple[Chunk, str, int]]:
     """Several differently spun variants per chunk; small domains get more variants (at most
     MAX_VARIANTS) so that no domain dominates the way the long speech corpus otherwise would."""
     by_domain: dict[str, list[Chunk]] = defaultdict(list)
@@ -433,7 +439,7 @@ def plan_train(chunks: list[Chunk], total: int, rng: random.Random) -> list[tupl
     for domain in sorted(by_domain):
         pool = by_domain[domain]
         variants = max(1, min(MAX_VARIANTS, math.ceil(quota[domain] / len(pool))))
-        items = [(c, p, v) for c in pool for v, p in enumerate(draw_profiles(rng, variants))]
+        items = [(c, p, v) for c in pool for v, p in enumerate(draw_profiles(rng, variants, mix))]
         rng.shuffle(items)
         plan.extend(items[:max(quota[domain], len(pool))])
     rng.shuffle(plan)
@@ -507,7 +513,7 @@ class Stats:
 
 # ---------------------------------------------------------------------- build
 def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_docs: int, log=print,
-          only: frozenset = frozenset()) -> dict:
+          only: frozenset = frozenset(), profile_mix: dict[str, float] = PROFILE_MIX) -> dict:
     """Write every split (or just those in ``only``, leaving the rest and stats.json alone)."""
     started = time.time()
     chunks_by_split: dict[str, list[Chunk]] = {s: [] for s in SPLITS}
@@ -519,15 +525,15 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
     rng = random.Random(f"{seed}|build")
 
     plan: dict[str, list[tuple[Chunk, str, int]]] = {}
-    plan["train"] = plan_train(chunks_by_split["train"], train_docs, rng)
+    plan["train"] = plan_train(chunks_by_split["train"], train_docs, rng, profile_mix)
     for split in ("dev", "test"):
-        plan[split] = [(c, draw_profiles(rng, 1)[0], 0) for c in balanced_sample(chunks_by_split[split], eval_docs, rng)]
+        plan[split] = [(c, draw_profiles(rng, 1, profile_mix)[0], 0) for c in balanced_sample(chunks_by_split[split], eval_docs, rng)]
     held_chunks = balanced_sample(chunks_by_split["test"], eval_docs, random.Random(f"{seed}|heldout"))
-    plan["heldout"] = [(c, draw_profiles(rng, 1)[0], 0) for c in held_chunks]
+    plan["heldout"] = [(c, draw_profiles(rng, 1, profile_mix)[0], 0) for c in held_chunks]
     # held-out originals in dev texts, by other tools: for tuning what must work on unseen swaps
     # (own random streams, so the splits above are the same with or without it)
     dev_held_rng = random.Random(f"{seed}|dev-heldout")
-    plan["dev-heldout"] = [(c, draw_profiles(dev_held_rng, 1)[0], 0)
+    plan["dev-heldout"] = [(c, draw_profiles(dev_held_rng, 1, profile_mix)[0], 0)
                            for c in balanced_sample(chunks_by_split["dev"], eval_docs, dev_held_rng)]
     if only:
         plan = {split: items for split, items in plan.items() if split in only}
@@ -562,6 +568,7 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
         return stats.summary()
     summary = stats.summary()
     summary["seed"] = seed
+    summary["profile_mix"] = dict(profile_mix)
     summary["heldout_originals"] = len(heldout)
     summary["build_seconds"] = round(time.time() - started, 1)
     summary["sources"] = dict(Counter(d.domain for d in sources))
@@ -618,6 +625,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moby-dir", default=None, help="folder with Moby-Dick chapter_*.txt")
     parser.add_argument("--domains", default="speech,fiction,technical,glossary",
                         help="comma-separated source domains; also: science (Debian python-*-doc packages)")
+    parser.add_argument("--profiles", default="",
+                        help="profile mix as name=share,... (default: "
+                             + ",".join(f"{k}={v}" for k, v in PROFILE_MIX.items()) + "; e.g. clean=0.3,term=0.7)")
     parser.add_argument("--only", default="", help="comma-separated splits to write (default: all)")
     parser.add_argument("--sparse-only", action="store_true",
                         help="only derive the *-sparse splits from the splits already in --out")
@@ -629,6 +639,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(json.dumps(write_sparse_splits(Path(args.out), args.seed)))
         return 0
+    if args.profiles:
+        try:
+            mix = {name: float(share) for name, share in (item.split("=") for item in args.profiles.split(","))}
+        except ValueError:
+            print(f"build_data: --profiles wants name=share,... (got {args.profiles!r})", file=sys.stderr)
+            return 2
+        unknown = sorted(set(mix) - set(PROFILES) - {"clean"})
+        if unknown or "clean" not in mix or len(mix) < 2:
+            print(f"build_data: --profiles needs clean and at least one of {', '.join(PROFILES)}"
+                  + (f" (unknown: {', '.join(unknown)})" if unknown else ""), file=sys.stderr)
+            return 2
+    else:
+        mix = PROFILE_MIX
     only = frozenset(filter(None, args.only.split(",")))
     unknown = sorted(only - set(TOOL_SEED_BASE))
     if unknown:
@@ -641,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print("sources: " + ", ".join(f"{k}={v}" for k, v in Counter(d.domain for d in sources).items()), flush=True)
     summary = build(Path(args.out), args.seed, sources, args.train_docs, args.eval_docs,
-                    log=lambda m: print(m, flush=True), only=only)
+                    log=lambda m: print(m, flush=True), only=only, profile_mix=mix)
     if only:
         print(f"wrote {', '.join(sorted(only))} in {args.out}")
         return 0

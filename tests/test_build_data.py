@@ -193,3 +193,20 @@ def test_mix_data_joins_all_of_one_build_with_a_sample_of_the_other(tmp_path):
         mix_data.main(["--base", str(tmp_path / "base"), "--add", str(tmp_path / "add"), "--base-train", "10",
                        "--base-dev", "4", "--out", str(tmp_path / "mix2")])
     assert not (tmp_path / "mix2").exists()
+
+
+def test_profile_mix_of_a_term_build(tmp_path):
+    out = tmp_path / "term"
+    summary = build_data.build(out, seed=7, sources=make_sources(30), train_docs=30, eval_docs=6, log=lambda m: None,
+                               profile_mix={"clean": 0.3, "term": 0.7})
+    assert set(summary["profiles"]) <= {"clean", "term"} and "term" in summary["profiles"]
+    assert summary["profile_mix"] == {"clean": 0.3, "term": 0.7}
+    assert {r["profile"] for r in read(out / "train.jsonl.gz")} == {"clean", "term"}
+
+
+@pytest.mark.parametrize("mix", ["term=0.7", "clean=0.3,nosuch=0.7", "clean:0.3"])
+def test_bad_profile_mix_is_one_line_and_exit_2(mix, tmp_path, capsys):
+    assert build_data.main(["--out", str(tmp_path / "x"), "--profiles", mix]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--profiles" in err
+    assert not (tmp_path / "x").exists()

@@ -224,3 +224,46 @@ def test_cli_spin_prints_text_and_writes_edits(tmp_path, capsys):
         assert spun[edit["spun_start"]:edit["spun_end"]] == edit["spun"]
         assert TEXT[edit["orig_start"]:edit["orig_end"]] == edit["original"]
     assert main(["spin", str(tmp_path / "missing.txt")]) == 2
+
+
+TERMS = (
+    "The model uses a convolutional neural network trained with gradient descent on the training data. "
+    "Each hidden layer applies an activation function, and the loss function measures the mean squared error. "
+    "We report the classification accuracy on the test set and discuss the vanishing gradient problem."
+)
+
+
+def test_term_profile_spins_terms_word_by_word_and_leaves_prose_mostly_alone():
+    from repair.spinner import _terms
+
+    tool = Spinner("term", seed=0)
+    tokens = tool._tokens(TERMS)
+    spans = {" ".join(t.text for t in tokens[i:j + 1]) for i, j in _terms(TERMS, tokens, set()).items()}
+    assert {"activation function", "loss function", "gradient descent"} <= spans
+    assert not any(w in span.split() for span in spans for w in ("the", "and", "on", "with"))
+
+    in_terms = outside = 0
+    for seed in range(8):
+        result = Spinner("term", seed).spin(TERMS)
+        check_contract(TERMS, result)
+        tokens = Spinner("term", seed)._tokens(TERMS)
+        term_chars = {c for i, j in _terms(TERMS, tokens, set()).items()
+                      for c in range(tokens[i].start, tokens[j].end)}
+        for edit in result.edits:
+            if edit.orig_start in term_chars:
+                in_terms += 1
+            else:
+                outside += 1
+    # a paper mill's spinner: most of its swaps sit inside technical terms
+    assert in_terms > 2 * outside
+    # and some terms come out with both words swapped ("vanishing gradient" -> two new words)
+    pairs = 0
+    for seed in range(8):
+        edits = Spinner("term", seed).spin(TERMS).edits
+        pairs += sum(1 for a, b in zip(edits, edits[1:]) if TERMS[a.orig_end:b.orig_start] == " ")
+    assert pairs >= 4
+
+
+def test_other_profiles_are_unchanged_by_the_term_fields():
+    # profiles without terms draw nothing extra from the document's random stream
+    assert all(PROFILES[name].term_rate == (0.0, 0.0) for name in ("light", "heavy", "phrase"))
