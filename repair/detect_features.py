@@ -193,8 +193,9 @@ class LexicalFeatures:
         originals = [o for o, _ in looked_up]
         channels = [min(math.log1p(c), 3.0) / 3.0 for _, c in looked_up]
         gains = [self._gain(w, o) for w, o in zip(lower, originals)]
+        text = doc.text.lower()
         absent = [bool(o) and not any(x in vocabulary for x in o if " " not in x) and not any(
-            x in doc.text.lower() for x in o if " " in x) for o in originals]
+            x in text for x in o if " " in x) for o in originals]
 
         phrase_gain = [0.0] * len(words)
         for n in (2, 3):
