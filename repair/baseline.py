@@ -102,6 +102,29 @@ class LexiconBaseline:
                 i += 1
         return judgements
 
+    def judge_words(self, text: str, words: Sequence[tuple[int, int]]) -> list[Judgement]:
+        """For each word (character range), the best-scored stretch of up to ``max_phrase_words``
+        that covers it; non-overlapping, best first taken. Reads only around ``words``, so it
+        costs little where a caller already knows which few words are in doubt."""
+        tokens = tokenize(text)
+        at = {t.start: k for k, t in enumerate(tokens)}
+        found: dict[tuple[int, int], Judgement | None] = {}
+        for start, _ in words:
+            k = at.get(start)
+            if k is None:
+                continue
+            for n in range(1, min(self.settings["max_phrase_words"], len(tokens)) + 1):
+                for i in range(max(0, k - n + 1), min(k, len(tokens) - n) + 1):
+                    if (i, n) in found or (n > 1 and not all(tokens[j].joined_to_previous for j in range(i + 1, i + n))):
+                        continue
+                    judgement = self._judge_stretch(text, tokens, i, n)
+                    found[(i, n)] = judgement if judgement and judgement.score > 0 else None
+        chosen: list[Judgement] = []
+        for judgement in sorted(filter(None, found.values()), key=lambda j: (-j.score, j.start)):
+            if not any(judgement.start < c.end and c.start < judgement.end for c in chosen):
+                chosen.append(judgement)
+        return sorted(chosen, key=lambda j: j.start)
+
     def _judge_stretch(self, text: str, tokens: list[Token], i: int, n: int) -> Judgement | None:
         first, last = tokens[i], tokens[i + n - 1]
         if not self._may_be_substitute(tokens[i:i + n]):

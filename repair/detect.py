@@ -347,6 +347,51 @@ class DocumentGate:
 
 
 @dataclass(frozen=True)
+class LexiconVouch:
+    """A word the tagger is unsure of (spin in [min_spin, threshold)) becomes a span when the
+    lexicon baseline, reading it in place, also thinks it a substitute (score >= min_score).
+
+    Two weak judges that err differently: the tagger learnt which words the training spinners
+    pick and misses swaps it never saw; the reverse thesaurus knows every swap but flags many
+    clean words. Where both lean the same way, the word is far likelier spun than either says
+    alone. Calibrated on dev and dev-heldout (see the detector card).
+    """
+
+    min_spin: float
+    min_score: float
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "LexiconVouch | None":
+        return cls(**config) if config else None
+
+    def extend(self, baseline, text: str, scores: Sequence["WordScore"], spans: Sequence[Span],
+               threshold: float) -> list[Span]:
+        added = [span for score, span in self.candidates(baseline, text, scores, spans, threshold)
+                 if score >= self.min_score]
+        return sorted([*spans, *added], key=lambda s: s.start)
+
+    def candidates(self, baseline, text: str, scores: Sequence["WordScore"], spans: Sequence[Span],
+                   threshold: float) -> list[tuple[float, Span]]:
+        """(lexicon score, span) for each stretch the lexicon judges around the unsure words,
+        whatever its score; ``extend`` keeps those at ``min_score`` or more."""
+        unsure = [w for w in scores if self.min_spin <= w.spin < threshold and not _covered(w, spans)]
+        if not unsure:
+            return []
+        found = []
+        for judgement in baseline.judge_words(text, [(w.start, w.end) for w in unsure]):
+            if _covered(judgement, spans):
+                continue
+            spin = max(w.spin for w in scores if judgement.start <= w.start < judgement.end)
+            found.append((judgement.score, Span(judgement.start, judgement.end, text[judgement.start:judgement.end],
+                                                round(spin, 4), "tagger+lexicon")))
+        return found
+
+    @property
+    def signature(self) -> str:
+        return f"lexicon>={self.min_score:g}@{self.min_spin:g}"
+
+
+@dataclass(frozen=True)
 class WordScore:
     start: int
     end: int
@@ -369,6 +414,8 @@ class TaggerDetector:
         self.batch_tokens = batch_tokens
         self.head = "document"
         self.gate = DocumentGate.from_config(self.config.get("document_gate"))
+        self.vouch = LexiconVouch.from_config(self.config.get("lexicon_vouch"))
+        self.baseline = None  # the lexicon baseline the vouch asks; set by from_pretrained
         self.feature_columns = tuple(FEATURE_NAMES.index(name) for name in self.config["features"])
 
     # ---- building, saving, loading
@@ -404,14 +451,20 @@ class TaggerDetector:
             raise ComponentError(f"{weights_path} lacks {len(missing)} trained weights (e.g. {missing[0]})")
         network.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         network.eval()
-        features = LexicalFeatures(load_lexicon(_find_lexicon(folder, config, lexicon_folder)), config["features"])
+        lexicon_path = _find_lexicon(folder, config, lexicon_folder)
+        features = LexicalFeatures(load_lexicon(lexicon_path), config["features"])
         if config.get("lexicon_features") and features.is_frequency_only:
             raise ComponentError(f"{folder} was trained with the shared lexicon, which was not found "
                                  f"(looked for {config['lexicon']} beside it and in {default_model_dir()})")
         use_quantized = config.get("quantize", False) if quantize is None else quantize
         if use_quantized and device == "cpu":
             network = _quantized(network)
-        return cls(network.to(device), WordPieces.load(), features, config, device)
+        detector = cls(network.to(device), WordPieces.load(), features, config, device)
+        if detector.vouch is not None:
+            if lexicon_path is None:
+                raise ComponentError(f"{folder} asks the lexicon baseline to vouch, but no lexicon was found")
+            detector.baseline = _baseline_over(features.lexicon, lexicon_path)
+        return detector
 
     def save_pretrained(self, folder: os.PathLike | str, **config_updates) -> Path:
         """Write component.json + fp16 safetensors of the trained parts only (never the base)."""
@@ -494,11 +547,17 @@ class TaggerDetector:
         """Spans from a document's word scores at ``threshold``, lowered where the gate opens."""
         if self.gate is not None:
             threshold = self.gate.threshold_for(scores, threshold)
-        return spans_from_scores(text, scores, threshold, self.name)
+        spans = spans_from_scores(text, scores, threshold, self.name)
+        if self.vouch is not None and self.baseline is not None:
+            spans = self.vouch.extend(self.baseline, text, scores, spans, threshold)
+        return spans
 
     @property
     def signature_settings(self) -> dict[str, str]:
-        return {"doc-gate": self.gate.signature} if self.gate else {}
+        settings = {"doc-gate": self.gate.signature} if self.gate else {}
+        if self.vouch is not None and self.baseline is not None:
+            settings["vouch"] = self.vouch.signature
+        return settings
 
     def detect(self, text: str, threshold: float) -> list[Span]:
         return self.detect_many([text], threshold)[0]
@@ -541,6 +600,10 @@ def spans_from_scores(text: str, scores: Sequence[WordScore], threshold: float, 
     return spans
 
 
+def _covered(item, spans: Sequence[Span]) -> bool:
+    return any(s.start < item.end and item.start < s.end for s in spans)
+
+
 def _adjacent(text: str, left: WordScore, right: WordScore) -> bool:
     return not text[left.end:right.start].strip()
 
@@ -553,6 +616,14 @@ def _find_lexicon(folder: Path, config: dict, explicit) -> Path | None:
         if candidate is not None and (candidate / "component.json").is_file():
             return candidate.resolve()
     return None
+
+
+def _baseline_over(lexicon, folder: Path):
+    """The lexicon baseline with its own shipped settings, sharing the tagger's loaded lexicon."""
+    from .baseline import LexiconBaseline
+
+    config = json.loads((folder / "component.json").read_text(encoding="utf-8"))
+    return LexiconBaseline(lexicon, config.get("baseline", {}))
 
 
 def _set_threads(threads: int | None) -> None:

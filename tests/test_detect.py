@@ -358,6 +358,7 @@ def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
 
     detector = TaggerDetector.__new__(TaggerDetector)
     detector.name, detector.gate = "tagger", DocumentGate(spin=0.1, threshold=0.35)
+    detector.vouch = detector.baseline = None
     text = " ".join(["abc"] * 300)
     scores = _scores([0.9, 0.4, 0.05] * 100)
     flagged = {s.start for s in detector.spans(text, scores, 0.7)}
@@ -366,6 +367,50 @@ def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
     detector.gate = None
     assert {s.start for s in detector.spans(text, scores, 0.7)} == {w.start for w in scores if w.spin >= 0.7}
     assert detector.signature_settings == {}
+
+
+class _JudgeOf:
+    """A lexicon baseline that judges the words it is given: spun when ``verdicts`` says so."""
+
+    def __init__(self, verdicts: dict[str, float]):
+        self.verdicts, self.asked = verdicts, []
+
+    def judge_words(self, text, words):
+        from repair.baseline import Judgement
+
+        self.asked.extend(text[a:b] for a, b in words)
+        return [Judgement(a, b, self.verdicts[text[a:b]], ()) for a, b in words if text[a:b] in self.verdicts]
+
+
+def test_the_lexicon_vouches_only_for_words_the_tagger_is_unsure_of():
+    from repair.detect import LexiconVouch, TaggerDetector
+
+    text = "aaa bbb ccc ddd eee"
+    scores = _scores([0.9, 0.5, 0.5, 0.1, 0.5])
+    judge = _JudgeOf({"bbb": 0.8, "ccc": 0.2, "ddd": 0.99, "aaa": 0.99})
+    detector = TaggerDetector.__new__(TaggerDetector)
+    detector.name, detector.gate = "tagger", None
+    detector.vouch, detector.baseline = LexiconVouch(min_spin=0.4, min_score=0.5), judge
+    spans = detector.spans(text, scores, 0.7)
+    # "aaa": the tagger's own; "bbb": unsure and vouched for; "ccc": unsure, the lexicon disagrees;
+    # "ddd": the lexicon is sure but the tagger is not unsure enough; "eee": nobody vouches
+    assert [(s.text, s.source) for s in spans] == [("aaa", "tagger"), ("bbb", "tagger+lexicon")]
+    assert spans[1].score == 0.5  # a vouched span keeps the tagger's own confidence
+    assert judge.asked == ["bbb", "ccc", "eee"]  # only the unsure words are read
+    assert detector.signature_settings == {"vouch": "lexicon>=0.5@0.4"}
+
+
+def test_judging_around_one_word_finds_what_the_whole_text_scan_finds():
+    from repair.baseline import LexiconBaseline
+
+    baseline = LexiconBaseline.from_pretrained(Path(__file__).resolve().parent.parent / "models" / "lexicon")
+    text = "She paid with her acknowledgment card at the shop. They spent a huge quantity of cash on the wedding."
+    whole = {(j.start, j.end): j.score for j in baseline.judge(text)}
+    start = text.index("quantity")
+    around = baseline.judge_words(text, [(start, start + len("quantity"))])
+    assert [(j.start, j.end) for j in around] == [(start, start + len("quantity"))]
+    assert around[0].score == pytest.approx(whole[(start, start + len("quantity"))])
+    assert baseline.judge_words(text, []) == []
 
 
 def test_neighbour_features_see_a_word_its_thesaurus_neighbour_would_fit_better():
