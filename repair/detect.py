@@ -463,7 +463,7 @@ class TaggerDetector:
         if detector.vouch is not None:
             if lexicon_path is None:
                 raise ComponentError(f"{folder} asks the lexicon baseline to vouch, but no lexicon was found")
-            detector.baseline = _baseline_over(features.lexicon, lexicon_path)
+            detector.baseline = lexicon_baseline_for(features.lexicon, lexicon_path)
         return detector
 
     def save_pretrained(self, folder: os.PathLike | str, **config_updates) -> Path:
@@ -618,7 +618,7 @@ def _find_lexicon(folder: Path, config: dict, explicit) -> Path | None:
     return None
 
 
-def _baseline_over(lexicon, folder: Path):
+def lexicon_baseline_for(lexicon, folder: Path):
     """The lexicon baseline with its own shipped settings, sharing the tagger's loaded lexicon."""
     from .baseline import LexiconBaseline
 

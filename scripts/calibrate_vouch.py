@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from repair.components import save_component_config  # noqa: E402
-from repair.detect import LexiconVouch, TaggerDetector, _baseline_over  # noqa: E402
+from repair.detect import LexiconVouch, TaggerDetector, lexicon_baseline_for  # noqa: E402
 from repair.detect_metrics import CLEAN_FLAGS_PER_1000, clean_flags_by_domain, figures, gold_from_record  # noqa: E402
 
 MIN_SPINS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if detector.baseline is None:
         from repair.detect import _find_lexicon
 
-        detector.baseline = _baseline_over(detector.features.lexicon, _find_lexicon(args.model, detector.config, None))
+        detector.baseline = lexicon_baseline_for(detector.features.lexicon, _find_lexicon(args.model, detector.config, None))
     threshold = float(detector.config.get("threshold", 0.5))
     started = time.time()
     splits = {name: ScoredSplit(detector, read_split(args.data, name, args.docs), threshold)
