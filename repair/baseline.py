@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .edits import WORD, Alternative, Edit, Span, match_case
+from .edits import WORD, Alternative, Edit, Span, best_without_overlaps, match_case
 from .lexicon import Candidate, Lexicon, normalise
 
 # defaults, overridable from component.json "baseline"
@@ -119,11 +119,8 @@ class LexiconBaseline:
                         continue
                     judgement = self._judge_stretch(text, tokens, i, n)
                     found[(i, n)] = judgement if judgement and judgement.score > 0 else None
-        chosen: list[Judgement] = []
-        for judgement in sorted(filter(None, found.values()), key=lambda j: (-j.score, j.start)):
-            if not any(judgement.start < c.end and c.start < judgement.end for c in chosen):
-                chosen.append(judgement)
-        return sorted(chosen, key=lambda j: j.start)
+        judged = sorted(filter(None, found.values()), key=lambda j: j.start)
+        return best_without_overlaps(judged, lambda j: j.score)
 
     def _judge_stretch(self, text: str, tokens: list[Token], i: int, n: int) -> Judgement | None:
         first, last = tokens[i], tokens[i + n - 1]

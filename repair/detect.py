@@ -30,7 +30,7 @@ from .detect_features import (
     load_lexicon,
     split_units,
 )
-from .edits import Span
+from .edits import Span, overlaps_any
 from .encoder import WordPieces, build_encoder, rename_bert_weights
 
 COMPONENT_TYPE = "tagger-detector"
@@ -366,20 +366,22 @@ class LexiconVouch:
 
     def extend(self, baseline, text: str, scores: Sequence["WordScore"], spans: Sequence[Span],
                threshold: float) -> list[Span]:
-        added = [span for score, span in self.candidates(baseline, text, scores, spans, threshold)
-                 if score >= self.min_score]
-        return sorted([*spans, *added], key=lambda s: s.start)
+        return self.keep(spans, self.candidates(baseline, text, scores, spans, threshold))
+
+    def keep(self, spans: Sequence[Span], candidates: Sequence[tuple[float, Span]]) -> list[Span]:
+        """``spans`` and the candidates the lexicon scores at ``min_score`` or more, in text order."""
+        return sorted([*spans, *(span for score, span in candidates if score >= self.min_score)], key=lambda s: s.start)
 
     def candidates(self, baseline, text: str, scores: Sequence["WordScore"], spans: Sequence[Span],
                    threshold: float) -> list[tuple[float, Span]]:
         """(lexicon score, span) for each stretch the lexicon judges around the unsure words,
         whatever its score; ``extend`` keeps those at ``min_score`` or more."""
-        unsure = [w for w in scores if self.min_spin <= w.spin < threshold and not _covered(w, spans)]
+        unsure = [w for w in scores if self.min_spin <= w.spin < threshold and not overlaps_any(w, spans)]
         if not unsure:
             return []
         found = []
         for judgement in baseline.judge_words(text, [(w.start, w.end) for w in unsure]):
-            if _covered(judgement, spans):
+            if overlaps_any(judgement, spans):
                 continue
             spin = max(w.spin for w in scores if judgement.start <= w.start < judgement.end)
             found.append((judgement.score, Span(judgement.start, judgement.end, text[judgement.start:judgement.end],
@@ -415,7 +417,7 @@ class TaggerDetector:
         self.head = "document"
         self.gate = DocumentGate.from_config(self.config.get("document_gate"))
         self.vouch = LexiconVouch.from_config(self.config.get("lexicon_vouch"))
-        self.baseline = None  # the lexicon baseline the vouch asks; set by from_pretrained
+        self.baseline = None  # the lexicon baseline the vouch asks; from_pretrained sets it beside the lexicon
         self.feature_columns = tuple(FEATURE_NAMES.index(name) for name in self.config["features"])
 
     # ---- building, saving, loading
@@ -460,9 +462,9 @@ class TaggerDetector:
         if use_quantized and device == "cpu":
             network = _quantized(network)
         detector = cls(network.to(device), WordPieces.load(), features, config, device)
-        if detector.vouch is not None:
-            if lexicon_path is None:
-                raise ComponentError(f"{folder} asks the lexicon baseline to vouch, but no lexicon was found")
+        if detector.vouch is not None and lexicon_path is None:
+            raise ComponentError(f"{folder} asks the lexicon baseline to vouch, but no lexicon was found")
+        if lexicon_path is not None:  # it shares the loaded tables, so it costs nothing to have
             detector.baseline = lexicon_baseline_for(features.lexicon, lexicon_path)
         return detector
 
@@ -545,12 +547,15 @@ class TaggerDetector:
 
     def spans(self, text: str, scores: Sequence[WordScore], threshold: float) -> list[Span]:
         """Spans from a document's word scores at ``threshold``, lowered where the gate opens."""
-        if self.gate is not None:
-            threshold = self.gate.threshold_for(scores, threshold)
+        threshold = self.word_threshold(scores, threshold)
         spans = spans_from_scores(text, scores, threshold, self.name)
         if self.vouch is not None and self.baseline is not None:
             spans = self.vouch.extend(self.baseline, text, scores, spans, threshold)
         return spans
+
+    def word_threshold(self, scores: Sequence[WordScore], threshold: float) -> float:
+        """The threshold a word of this document needs: ``threshold``, or lower where the gate opens."""
+        return self.gate.threshold_for(scores, threshold) if self.gate is not None else threshold
 
     @property
     def signature_settings(self) -> dict[str, str]:
@@ -598,10 +603,6 @@ def spans_from_scores(text: str, scores: Sequence[WordScore], threshold: float, 
         score = sum(scores[i].spin for i in group) / len(group)
         spans.append(Span(a, b, text[a:b], round(score, 4), source))
     return spans
-
-
-def _covered(item, spans: Sequence[Span]) -> bool:
-    return any(s.start < item.end and item.start < s.end for s in spans)
 
 
 def _adjacent(text: str, left: WordScore, right: WordScore) -> bool:

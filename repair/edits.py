@@ -114,6 +114,20 @@ class RepairResult:
         }
 
 
+def overlaps_any(item, others: Iterable) -> bool:
+    """Whether ``item`` shares a character with any of ``others`` (anything with start and end)."""
+    return any(o.start < item.end and item.start < o.end for o in others)
+
+
+def best_without_overlaps(items: Iterable, score) -> list:
+    """The best items by ``score`` that overlap no better one, in text order (ties: the earlier item)."""
+    kept: list = []
+    for item in sorted(items, key=lambda x: -score(x)):
+        if not overlaps_any(item, kept):
+            kept.append(item)
+    return sorted(kept, key=lambda x: x.start)
+
+
 def count_words(text: str) -> int:
     return sum(1 for _ in WORD.finditer(text))
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .edits import Span, match_case
+from .edits import Span, best_without_overlaps, match_case, overlaps_any
 
 PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
 NON_SPACE = re.compile(r"\S+")  # a word with its punctuation, for counting context
@@ -118,7 +118,7 @@ class LMVerifiedDetector:
         ("counterfeit consciousness"), and neither reads better fixed alone."""
         floor = self.settings.floor
         pair_floor = self.settings.pair_floor if self.settings.pair_floor_on else floor
-        words = [w for w in scores if not _covered(w, spans) and self._readable(text, w, pair_floor)
+        words = [w for w in scores if not overlaps_any(w, spans) and self._readable(text, w, pair_floor)
                  and self._options(text, [w], 1)]
         return [[w] for w in words if w.spin >= floor] + [
             [a, b] for a, b in zip(words, words[1:])
@@ -210,15 +210,7 @@ def _pairs_that_need_both(readings: Sequence[Reading], margin: float) -> list[Re
 
 def _without_overlaps(readings: Sequence[Reading]) -> list[Reading]:
     """The best-gaining readings that do not overlap (a pair against its own words)."""
-    kept: list[Reading] = []
-    for reading in sorted(readings, key=lambda r: -r.gain):
-        if all(reading.end <= k.start or reading.start >= k.end for k in kept):
-            kept.append(reading)
-    return sorted(kept, key=lambda r: r.start)
-
-
-def _covered(word, spans: Sequence[Span]) -> bool:
-    return any(s.start < word.end and word.start < s.end for s in spans)
+    return best_without_overlaps(readings, lambda r: r.gain)
 
 
 def _joined(text: str, readings: Sequence[Reading], scores: Sequence, count: int) -> list[Span]:

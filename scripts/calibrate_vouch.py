@@ -23,19 +23,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from calibrate_detector import f05, read_docs  # noqa: E402
 from repair.components import save_component_config  # noqa: E402
-from repair.detect import LexiconVouch, TaggerDetector, lexicon_baseline_for  # noqa: E402
+from repair.detect import LexiconVouch, TaggerDetector  # noqa: E402
 from repair.detect_metrics import CLEAN_FLAGS_PER_1000, clean_flags_by_domain, figures, gold_from_record  # noqa: E402
 
 MIN_SPINS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 MIN_SCORES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 LOWER_THRESHOLDS = (0.6, 0.55, 0.5, 0.45, 0.4)
-
-
-def f05(fig) -> float:
-    p, r = fig.span_precision, fig.span_recall
-    return 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
 
 
 class ScoredSplit:
@@ -45,7 +42,7 @@ class ScoredSplit:
         # one document per call, as the CLI scores them (int8 activations are quantised per batch)
         self.scores = [detector.word_scores_many([g.text])[0] for g in self.golds]
         self.tagger_spans = [detector.spans(g.text, s, threshold) for g, s in zip(self.golds, self.scores)]
-        self.thresholds = [detector.gate.threshold_for(s, threshold) if detector.gate else threshold for s in self.scores]
+        self.thresholds = [detector.word_threshold(s, threshold) for s in self.scores]
         self.baseline = detector.baseline
         self._candidates: dict[float, list] = {}
 
@@ -59,21 +56,12 @@ class ScoredSplit:
         return self._candidates[min_spin]
 
     def predictions(self, vouch: LexiconVouch) -> list[list]:
-        return [sorted([*spans, *(span for score, span in found if score >= vouch.min_score)], key=lambda s: s.start)
-                for spans, found in zip(self.tagger_spans, self.candidates(vouch.min_spin))]
+        return [vouch.keep(spans, found) for spans, found in zip(self.tagger_spans, self.candidates(vouch.min_spin))]
 
     def row(self, spans: list[list]) -> dict:
         fig = figures(self.golds, spans)
         return {"span_f0.5": round(f05(fig), 4), **fig.to_dict(),
                 "clean_flags_by_domain": clean_flags_by_domain(self.golds, spans)}
-
-
-def read_split(data: Path, split: str, docs: int) -> list[dict]:
-    import gzip
-
-    with gzip.open(data / f"{split}.jsonl.gz", "rt", encoding="utf-8") as handle:
-        records = [json.loads(line) for _, line in zip(range(docs), handle)]
-    return records
 
 
 def admissible(row: dict, alone: dict, limit: float) -> bool:
@@ -103,12 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     detector = TaggerDetector.from_pretrained(args.model, threads=args.threads)
     detector.vouch = None  # the tagger alone; the vouch is applied below, setting by setting
     if detector.baseline is None:
-        from repair.detect import _find_lexicon
-
-        detector.baseline = lexicon_baseline_for(detector.features.lexicon, _find_lexicon(args.model, detector.config, None))
+        print(f"calibrate_vouch: no lexicon beside {args.model}", file=sys.stderr)
+        return 2
     threshold = float(detector.config.get("threshold", 0.5))
     started = time.time()
-    splits = {name: ScoredSplit(detector, read_split(args.data, name, args.docs), threshold)
+    splits = {name: ScoredSplit(detector, read_docs(args.data / f"{name}.jsonl.gz", args.docs), threshold)
               for name in args.calibrate_on}
     print(f"scored {sum(len(s.golds) for s in splits.values())} documents in {time.time() - started:.0f} s", flush=True)
 
@@ -145,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(mean F0.5 {best[0]:.4f} against {baseline_mean:.4f} alone)")
         report["chosen"] = {"min_spin": best[1].min_spin, "min_score": best[1].min_score}
         for name in args.report:
-            split = ScoredSplit(detector, read_split(args.data, name, args.docs), threshold)
+            split = ScoredSplit(detector, read_docs(args.data / f"{name}.jsonl.gz", args.docs), threshold)
             rows = {"alone": split.row(split.tagger_spans), "vouched": split.row(split.predictions(best[1]))}
             report.setdefault("reported", {})[name] = rows
             for label, row in rows.items():
