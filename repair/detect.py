@@ -31,6 +31,7 @@ from .detect_features import (
     split_units,
 )
 from .edits import Span, overlaps_any
+from .terms import TermImages, TermSettings
 from .encoder import WordPieces, build_encoder, rename_bert_weights
 
 COMPONENT_TYPE = "tagger-detector"
@@ -418,6 +419,8 @@ class TaggerDetector:
         self.gate = DocumentGate.from_config(self.config.get("document_gate"))
         self.vouch = LexiconVouch.from_config(self.config.get("lexicon_vouch"))
         self.baseline = None  # the lexicon baseline the vouch asks; from_pretrained sets it beside the lexicon
+        term_settings = TermSettings.from_config(self.config.get("term_images"))
+        self.terms = TermImages(features.lexicon, term_settings) if term_settings and features.lexicon else None
         self.feature_columns = tuple(FEATURE_NAMES.index(name) for name in self.config["features"])
 
     # ---- building, saving, loading
@@ -551,6 +554,8 @@ class TaggerDetector:
         spans = spans_from_scores(text, scores, threshold, self.name)
         if self.vouch is not None and self.baseline is not None:
             spans = self.vouch.extend(self.baseline, text, scores, spans, threshold)
+        if self.terms is not None:
+            spans = self.terms.extend(text, spans, scores)
         return spans
 
     def word_threshold(self, scores: Sequence[WordScore], threshold: float) -> float:
@@ -562,6 +567,8 @@ class TaggerDetector:
         settings = {"doc-gate": self.gate.signature} if self.gate else {}
         if self.vouch is not None and self.baseline is not None:
             settings["vouch"] = self.vouch.signature
+        if self.terms is not None:
+            settings["terms"] = self.terms.settings.signature
         return settings
 
     def detect(self, text: str, threshold: float) -> list[Span]:

@@ -171,6 +171,15 @@ class Lexicon:
         learned = self._collocations.get(w1, {}).get(w2)
         return google if learned is None else max(google, learned)
 
+    def known_pair_logp(self, w1: str, w2: str) -> float | None:
+        """log10 P(w2 | w1) where the Google bigrams or the LM's collocations hold the pair (the
+        higher of the two), None where neither does; both words normalised already."""
+        learned = self._collocations.get(w1, {}).get(w2)
+        if f"{w1} {w2}" in self._bigrams:
+            google = self._normalised_bigram_logp(w1, w2, BACKOFF)
+            return google if learned is None else max(google, learned)
+        return learned
+
     def fit(self, left: str | None, candidate: str, right: str | None, unseen: float = BACKOFF) -> float:
         """log10 P(candidate, right | left): how well ``candidate`` (word or phrase) fits
         between its neighbours; a missing neighbour (sentence edge) is left out. Google bigrams
@@ -310,6 +319,10 @@ class Lexicon:
         scored = [(sum(prior[w][n] for w, n in zip(words, combo)) + fit(left, " ".join(combo), right), combo)
                   for combo in combos]
         return [combo for _, combo in sorted(scored, key=lambda sc: (-sc[0], sc[1]))[:limit]]
+
+    def known_pairs_from(self, first: str) -> Iterator[str]:
+        """The words the LM's collocations know to follow ``first`` (normalised)."""
+        return iter(self._collocations.get(first, ()))
 
     def _known_pairs(self, first: dict[str, int], second: dict[str, int]) -> set[tuple[str, str]]:
         """Every (neighbour of the first word, neighbour of the second) that the LM's collocations

