@@ -31,8 +31,8 @@ from .detect_features import (
     split_units,
 )
 from .edits import Span, overlaps_any
-from .terms import TermImages, TermSettings
 from .encoder import WordPieces, build_encoder, rename_bert_weights
+from .terms import TermImages, TermSettings
 
 COMPONENT_TYPE = "tagger-detector"
 WEIGHTS_FILE = "model.safetensors"
