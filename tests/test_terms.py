@@ -67,3 +67,14 @@ def test_the_detector_names_the_term_settings_in_its_signature():
     assert [s.text for s in spans] == ["menu", "lotion"]
     assert detector.signature_settings == {"terms": ">=-1/v1/z0@0.02"}
     assert TermSettings(min_strength=-1.3, both_min_strength=-1.0).signature == ">=-1.3/v1/z0/both>=-1@0"
+
+
+def test_the_shipped_models_restore_a_spun_term_and_leave_the_clean_one():
+    from repair import Repairer
+
+    repairer = Repairer.from_pretrained()
+    spun = "She paid with her credit menu at the shop."
+    result = repairer.repair(spun)
+    assert result.repaired == "She paid with her credit card at the shop."
+    assert "|terms:" in result.signature
+    assert repairer.repair("She paid with her credit card at the shop.").edits == ()
