@@ -129,7 +129,9 @@ class TermImages:
             word_spin = max(inside) if inside else (0.0 if scores else 1.0)
             if word_spin < self.settings.min_spin or overlaps_any(found, spans) or overlaps_any(found, added):
                 continue
-            added.append(Span(found.start, found.end, text[found.start:found.end], round(max(word_spin, 0.5), 4),
+            # the span keeps the tagger's own spin as its score, as the vouch's do: the stage adds evidence
+            # for what the word was, not confidence that the tagger lacked
+            added.append(Span(found.start, found.end, text[found.start:found.end], round(word_spin, 4),
                               SOURCE, (found.image,)))
         return sorted([*spans, *added], key=lambda s: s.start)
 

@@ -45,7 +45,8 @@ def test_spans_carry_the_image_as_suggestion_and_respect_the_tagger_floor():
     assert terms.extend(SPUN, [], sure_clean) == []
     unsure = _scores_for(SPUN, lambda w: 0.03 if w in ("menu", "lotion") else 0.001)
     spans = terms.extend(SPUN, [], unsure)
-    assert [(s.text, s.source, s.suggestions) for s in spans] == [("menu", "term", ("card",)), ("lotion", "term", ("cream",))]
+    assert [(s.text, s.source, s.suggestions, s.score) for s in spans] == [("menu", "term", ("card",), 0.03),
+                                                                           ("lotion", "term", ("cream",), 0.03)]
     # a word the detector has already marked is left to it
     taken = Span(SPUN.index("menu"), SPUN.index("menu") + 4, "menu", 0.9, "tagger")
     spans = terms.extend(SPUN, [taken], unsure)
