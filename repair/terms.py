@@ -69,15 +69,11 @@ class TermImages:
         self.settings = settings
         self._neighbours: dict[str, dict[str, int]] = {}  # word -> the neighbours these settings let be images
 
-    def pair_strength(self, first: str, second: str) -> float | None:
-        """log10 P(second | first) where either table knows the pair (both normalised), else None."""
-        return self.lexicon.known_pair_logp(first, second)
-
     def images(self, text: str) -> list[TermImage]:
         """The best image of each adjacent pair of content words that neither table knows."""
         found = []
         for (a, a_word), (b, b_word) in _adjacent_pairs(text):
-            if self.pair_strength(a_word, b_word) is not None:
+            if self.lexicon.known_pair_logp(a_word, b_word) is not None:
                 continue
             best = None
             for which, (word, other) in enumerate(((a_word, b_word), (b_word, a_word))):
@@ -95,7 +91,8 @@ class TermImages:
 
     def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float]]:
         for image in self._usable_neighbours(word):
-            strength = self.pair_strength(image, other) if image_first else self.pair_strength(other, image)
+            pair = (image, other) if image_first else (other, image)
+            strength = self.lexicon.known_pair_logp(*pair)
             if strength is not None and strength >= self.settings.min_strength:
                 yield image, strength
 
@@ -116,7 +113,7 @@ class TermImages:
         for image in self._usable_neighbours(first):
             for image_second in self.lexicon.known_pairs_from(image):
                 if image_second in seconds:
-                    strength = self.pair_strength(image, image_second)
+                    strength = self.lexicon.known_pair_logp(image, image_second)
                     if strength >= self.settings.both_min_strength:
                         yield f"{image} {image_second}", strength
 

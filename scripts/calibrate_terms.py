@@ -5,8 +5,9 @@ Each candidate setting (and "off"), with a weight for the rewriter to give the t
 pipeline (detector + rewriter) on an equal sample of every domain of each split, spun texts and
 their clean originals, as ``calibrate_threshold.py`` does. Dev bounds the stage's cost but can
 hardly show its gain: the synthetic splits, term splits included, hold few swaps of terms the tables
-know (see the detector card, stop 34). So the rule is a cost bound, not a gain search: a setting is admissible when no domain's clean text has more than
-``--limit`` words changed per 1,000 and no split's edit F0.5 falls more than ``--tie`` below "off";
+know (see the detector card, stop 34). So the rule is a cost bound, not a gain search: a setting is
+admissible when no domain's clean text has more than ``--limit`` words changed per 1,000 and no
+split's edit F0.5 falls more than ``--tie`` below "off";
 the first admissible setting of the grid after "off" (the grid runs strictest first) is chosen.
 Whether to ship it at all is then the held-out figures' call (``scripts/eval_all.py``).
 
@@ -54,7 +55,7 @@ def arguments(argv=None):
                         help="DATA_DIR/SPLIT, each read from DATA_DIR/SPLIT.jsonl.gz")
     parser.add_argument("--per-domain", type=int, default=40, help="first N documents of each domain, per split")
     parser.add_argument("--limit", type=float, default=2.0, help="clean words changed per 1,000, in every domain")
-    parser.add_argument("--tie", type=float, default=0.005, help="mean F0.5 differences this small are level")
+    parser.add_argument("--tie", type=float, default=0.005, help="the most edit F0.5 a setting may lose against off, on any split")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-terms.json"))
     parser.add_argument("--save", action="store_true")
