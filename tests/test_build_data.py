@@ -210,3 +210,39 @@ def test_bad_profile_mix_is_one_line_and_exit_2(mix, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--profiles" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_term_sets_hold_one_spun_term_per_sentence(built, tmp_path):
+    import shutil
+
+    from lemminflect import getAllLemmas
+
+    from repair.lexicon import Lexicon, normalise
+
+    out, _ = built
+    for split in build_data.TERM_SET_SPLITS:
+        shutil.copy(out / f"{split}.jsonl.gz", tmp_path)
+    lexicon_dir = Path(__file__).resolve().parent.parent / "models" / "lexicon"
+    counts = build_data.write_term_sets(tmp_path, 7, per_split=20, lexicon_dir=lexicon_dir)
+    lexicon = Lexicon.load(lexicon_dir)
+    heldout = build_data.heldout_originals(7)
+    assert sum(c["known"] for c in counts.values()) and sum(c["unknown"] for c in counts.values())
+    for split in build_data.TERM_SET_SPLITS:
+        records = read(tmp_path / f"{split}-terms.jsonl.gz")
+        assert records and len(records) == counts[split]["known"] + counts[split]["unknown"] <= 20
+        for record in records:
+            build_data.check_record(record)
+            assert record["split"] == f"{split}-terms" and record["edits"]
+            assert "\n" not in record["original"].strip()
+            edits = record["edits"]
+            # one term: the swapped words stand side by side
+            for a, b in zip(edits, edits[1:]):
+                assert record["original"][a["orig_end"]:b["orig_start"]] == " "
+            if record["term_known"]:
+                words = [normalise(e["original"]) for e in edits]
+                for w1, w2 in zip(words, words[1:]):
+                    assert lexicon.known_pair_logp(w1, w2) >= build_data.ESTABLISHED_TERM
+            if split.endswith("heldout"):
+                for edit in edits:
+                    word = edit["original"].lower().split()[-1]
+                    assert ({word} | {lemma for options in getAllLemmas(word).values() for lemma in options}) & heldout

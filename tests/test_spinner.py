@@ -267,3 +267,30 @@ def test_term_profile_spins_terms_word_by_word_and_leaves_prose_mostly_alone():
 def test_other_profiles_are_unchanged_by_the_term_fields():
     # profiles without terms draw nothing extra from the document's random stream
     assert all(PROFILES[name].term_rate == (0.0, 0.0) for name in ("light", "heavy", "phrase"))
+
+
+def test_spin_term_swaps_only_inside_the_term_and_is_deterministic():
+    from repair.spinner import term_spans
+
+    spans = term_spans(TERMS)
+    assert {"activation function", "loss function", "gradient descent"} <= {TERMS[a:b] for a, b in spans}
+    spun_terms = 0
+    for seed in range(6):
+        tool = Spinner("term", seed)
+        for start, end in spans:
+            result = tool.spin_term(TERMS, start, end)
+            check_contract(TERMS, result)
+            assert all(start <= e.orig_start and e.orig_end <= end for e in result.edits)
+            assert result == tool.spin_term(TERMS, start, end)
+            spun_terms += bool(result.edits)
+    # the term spinner can swap a word of most terms
+    assert spun_terms > len(spans) * 6 // 2
+
+
+def test_term_spans_skip_names_and_quotations():
+    from repair.spinner import term_spans
+
+    text = 'Yesterday Grace Hopper said "the compiler design" mattered more than the network speed.'
+    found = {text[a:b] for a, b in term_spans(text)}
+    assert "network speed" in found
+    assert not any("Hopper" in term or "compiler" in term for term in found)
