@@ -1,8 +1,9 @@
 """The standard quality table for model cards.
 
-Scores the default models and the lexicon baseline on three sets:
+Scores the default models and the lexicon baseline on these sets:
   synthetic test       data/test.pairs.jsonl (or data/test.jsonl.gz)
   held-out substitutions  data/heldout.pairs.jsonl (or data/heldout.jsonl.gz)
+  synthetic / held-out terms  data/test-terms.jsonl.gz, data/heldout-terms.jsonl.gz (one spun term a sentence)
   real tortured phrases   ../shared/eval/tortured-phrases.gold.jsonl (with clean originals)
 and writes OUT/quality.json and OUT/quality.md (default OUT: runs/eval).
 
@@ -37,6 +38,9 @@ from repair.evaluate import (  # noqa: E402
 DATA_SETS: dict[str, tuple[str, ...]] = {
     "synthetic test": ("test.pairs.jsonl", "test.jsonl.gz", "test.jsonl"),
     "held-out substitutions": ("heldout.pairs.jsonl", "heldout.jsonl.gz", "heldout.jsonl"),
+    # one noun compound spun per sentence, half of them established terms (build_data.py --terms-only)
+    "synthetic terms": ("test-terms.jsonl.gz",),
+    "held-out terms": ("heldout-terms.jsonl.gz",),
 }
 REAL_SET = "real tortured phrases"
 
