@@ -16,6 +16,7 @@ more real terms but also turn ordinary pairs into terms ("true reform" -> "stand
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -39,6 +40,10 @@ class TermSettings:
     min_spin: float = 0.0        # the tagger's spin the written word needs
     # images that replace both words of the pair (None: never), and the strength they need
     both_min_strength: float | None = None
+    # only pairs that read as a noun compound (a noun last; a noun, adjective or participle first):
+    # the terms paper mills mangle are such compounds, while "greatly stimulated" or "lightly taxed"
+    # are ordinary prose whose neighbours make common phrases ("greatly increased")
+    compounds_only: bool = False
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -47,7 +52,8 @@ class TermSettings:
     @property
     def signature(self) -> str:
         both = "" if self.both_min_strength is None else f"/both>={self.both_min_strength:g}"
-        return f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}@{self.min_spin:g}"
+        compounds = "/nc" if self.compounds_only else ""
+        return f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}@{self.min_spin:g}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class TermImages:
         found = []
         for (a, a_word), (b, b_word) in _adjacent_pairs(text):
             if self.lexicon.known_pair_logp(a_word, b_word) is not None:
+                continue
+            if self.settings.compounds_only and not reads_as_compound(a_word, b_word):
                 continue
             best = None
             for which, (word, other) in enumerate(((a_word, b_word), (b_word, a_word))):
@@ -131,6 +139,18 @@ class TermImages:
             added.append(Span(found.start, found.end, text[found.start:found.end], round(word_spin, 4),
                               SOURCE, (found.image,)))
         return sorted([*spans, *added], key=lambda s: s.start)
+
+
+@functools.lru_cache(maxsize=100_000)
+def reads_as_compound(first: str, second: str) -> bool:
+    """Whether ``first second`` can be a noun compound by the parts of speech lemminflect knows for
+    each word: a noun last, and a noun, an adjective or an -ing/-ed participle first. A word it does
+    not know ("tanh") may be anything, as technical names often are."""
+    from lemminflect import getAllLemmas
+
+    before, after = getAllLemmas(first), getAllLemmas(second)
+    return (not after or "NOUN" in after) and (
+        not before or "NOUN" in before or "ADJ" in before or ("VERB" in before and first.endswith(("ing", "ed"))))
 
 
 def _adjacent_pairs(text: str) -> Iterator[tuple[tuple[tuple[int, int], str], tuple[tuple[int, int], str]]]:

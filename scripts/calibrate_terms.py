@@ -47,6 +47,11 @@ GRID = (
     (T(min_strength=-1.5, min_zipf_gain=-9.0, min_spin=0.02), 8.0),
     (T(min_strength=-1.5, min_spin=0.02, both_min_strength=-1.0), 8.0),
     (T(min_strength=-1.5, min_spin=0.01), 8.0),
+    # pairs that read as noun compounds only (stop 35)
+    (T(min_strength=-1.5, min_spin=0.05, compounds_only=True), 8.0),
+    (T(min_strength=-1.5, min_spin=0.02, compounds_only=True), 8.0),
+    (T(min_strength=-2.0, min_spin=0.05, compounds_only=True), 8.0),
+    (T(min_strength=-2.0, min_spin=0.02, compounds_only=True), 8.0),
 )
 
 
@@ -62,6 +67,8 @@ def arguments(argv=None):
     parser.add_argument("--tie", type=float, default=0.005, help="the most edit F0.5 a setting may lose against off, on any split")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-terms.json"))
+    parser.add_argument("--rows", nargs="+", type=int, default=None,
+                        help="only these rows of the grid (0-based; row 0, off, is always run)")
     parser.add_argument("--save", action="store_true")
     return parser.parse_args(argv)
 
@@ -84,7 +91,8 @@ def main(argv=None) -> int:
     lexicon = repairer.detector.features.lexicon
     decide = repairer.rewriter.decide
     rows = []
-    for settings, weight in GRID:
+    grid = [row for number, row in enumerate(GRID) if args.rows is None or number == 0 or number in args.rows]
+    for settings, weight in grid:
         repairer.detector.terms = TermImages(lexicon, settings) if settings else None
         repairer.rewriter.decide = replace(decide, term_image_weight=weight)
         row = measure(repairer, samples)

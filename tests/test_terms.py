@@ -58,6 +58,21 @@ def test_a_stricter_setting_finds_fewer(terms):
     assert {i.image for i in strict.images(SPUN)} == {"cream"}  # "credit card" is the weaker pair
 
 
+def test_compounds_only_keeps_terms_and_skips_verbs_and_adverbs():
+    from repair.terms import reads_as_compound
+
+    prose = "Trade was greatly stimulated by the treaty."
+    loose = TermImages(Lexicon.load(LEXICON), TermSettings(min_strength=-1.5))
+    assert [prose[i.start:i.end] for i in loose.images(prose)] == ["stimulated"]
+    compounds = TermImages(loose.lexicon, TermSettings(min_strength=-1.5, compounds_only=True))
+    assert compounds.images(prose) == []
+    assert {i.image for i in compounds.images(SPUN)} == {"card", "cream"}
+    assert reads_as_compound("credit", "menu") and reads_as_compound("running", "time")
+    assert not reads_as_compound("greatly", "stimulated") and not reads_as_compound("entirely", "free")
+    assert reads_as_compound("tanh", "work")  # a word lemminflect does not know may be a name
+    assert TermSettings(min_strength=-1.5, compounds_only=True).signature == ">=-1.5/v1/z0/nc@0"
+
+
 def test_the_detector_names_the_term_settings_in_its_signature():
     from repair.detect import TaggerDetector
 
