@@ -21,6 +21,8 @@ chunks with other tools, for tuning what must also work on unseen swaps. ``{dev,
 cut each document of those splits to 1-3 sentences keeping 5-30% of its swaps
 (``repair.spinner.thin_record``): lightly spun short texts, where the document says little.
 ``--only SPLITS`` rewrites just those splits; ``--sparse-only`` derives the sparse ones again.
+``--terms-only`` derives ``{dev,dev-heldout,test,heldout}-terms``: single sentences with one noun
+compound spun word by word, half of them established terms (``write_term_sets``).
 """
 from __future__ import annotations
 
@@ -620,10 +622,11 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path) -> 
     (``Spinner.spin_term``), the way paper mills leave a term here and there.
 
     Half the terms are established ones, pairs the lexicon's tables know (Google bigrams or the LM's
-    collocations) at ``ESTABLISHED_TERM`` or stronger, and half are not: a term spinner only leaves a trace the term stage can read in the first kind, and
-    the full term profile spins mostly compounds of the second (our sources are Python manuals), so a
-    set drawn from it cannot show what reading known terms gains, nor what it costs on the others.
-    Sentences are drawn from the split's own originals, so no split borrows another's text."""
+    collocations) at ``ESTABLISHED_TERM`` or stronger, and half are not. A term spinner leaves a trace
+    the detector's term images can read only in the first kind, and the full term profile spins mostly
+    the second (our sources are Python manuals), so a set drawn from it cannot show what reading known
+    terms gains, nor what it costs on the others. Sentences come from the split's own originals, so no
+    split borrows another's text."""
     from repair.chunks import sentence_ends
     from repair.lexicon import Lexicon, normalise
     from repair.spinner import term_spans
@@ -659,10 +662,11 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path) -> 
                     result = tool.spin_term(sentence, start, end)
                     if not result.edits:
                         continue
-                    pools[known(sentence[start:end])].append({
+                    established = known(sentence[start:end])
+                    pools[established].append({
                         "id": f"{record['id']}~term{len(pools[True]) + len(pools[False])}", "domain": record["domain"],
                         "split": f"{split}-terms", "profile": "term", "original": sentence, "spun": result.spun,
-                        "edits": [e.to_dict() for e in result.edits], "term_known": known(sentence[start:end])})
+                        "edits": [e.to_dict() for e in result.edits], "term_known": established})
         chosen = []
         for pool in pools.values():
             rng.shuffle(pool)
