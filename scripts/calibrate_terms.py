@@ -52,6 +52,9 @@ GRID = (
     (T(min_strength=-1.5, min_spin=0.02, compounds_only=True), 8.0),
     (T(min_strength=-2.0, min_spin=0.05, compounds_only=True), 8.0),
     (T(min_strength=-2.0, min_spin=0.02, compounds_only=True), 8.0),
+    # both words swapped, under the shipped floor (stop 35)
+    (T(min_strength=-1.5, min_spin=0.05, both_min_strength=-1.0), 8.0),
+    (T(min_strength=-1.5, min_spin=0.05, both_min_strength=-0.5), 8.0),
 )
 
 
