@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calibrate_threshold import measure, sample  # noqa: E402
+from calibrate_threshold import measure, sample_specs  # noqa: E402
 
 
 def arguments(argv=None):
@@ -47,10 +47,7 @@ def main(argv=None) -> int:
     from repair.components import default_model_dir, save_component_config
     from repair.repairer import Repairer
 
-    samples = {}
-    for spec in args.splits:
-        name, _, size = spec.partition(":")
-        samples[name] = sample(Path(name).parent, Path(name).name, int(size) if size else args.per_domain)
+    samples = sample_specs(args.splits, args.per_domain)
     repairer = Repairer.from_pretrained(args.model_dir)
     decide = repairer.rewriter.decide
     rows = []

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calibrate_threshold import measure, sample  # noqa: E402
+from calibrate_threshold import measure, sample_specs  # noqa: E402
 from repair.terms import TermImages, TermSettings  # noqa: E402
 
 # (term settings, the rewriter's weight for a term's image), strictest first: on a tie the earlier one wins
@@ -81,11 +81,7 @@ def main(argv=None) -> int:
     from repair.components import default_model_dir, save_component_config
     from repair.repairer import Repairer
 
-    samples = {}
-    for spec in args.splits:
-        name, _, size = spec.partition(":")
-        split = Path(name)
-        samples[name] = sample(split.parent, split.name, int(size) if size else args.per_domain)
+    samples = sample_specs(args.splits, args.per_domain)
     unknown = sorted(set(args.gain_splits) - set(samples))
     if unknown:
         print(f"calibrate_terms: --gain-splits {', '.join(unknown)} not among --splits", file=sys.stderr)

@@ -54,6 +54,15 @@ def sample(data: Path, split: str, per_domain: int) -> list[tuple[str, object]]:
     return out
 
 
+def sample_specs(specs: list[str], per_domain: int) -> dict[str, list[tuple[str, object]]]:
+    """``sample`` for each ``DATA_DIR/SPLIT[:N]`` (N: documents per domain, else ``per_domain``), by name."""
+    samples = {}
+    for spec in specs:
+        name, _, size = spec.partition(":")
+        samples[name] = sample(Path(name).parent, Path(name).name, int(size) if size else per_domain)
+    return samples
+
+
 def measure(repairer, samples: dict[str, list]) -> dict:
     """Per split: F0.5 and edit precision; per domain (all splits): clean words changed per 1,000."""
     row: dict = {"splits": {}, "clean_per_1k": {}}
