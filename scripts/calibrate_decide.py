@@ -24,19 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calibrate_threshold import measure, sample_specs  # noqa: E402
+from calibrate_threshold import add_pipeline_arguments, measure, sample_specs  # noqa: E402
 
 
 def arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--splits", nargs="+",
-                        default=["data/dev", "data/dev-heldout", "data/dev-terms:100", "data/dev-heldout-terms:100"],
-                        help="DATA_DIR/SPLIT[:N], each read from DATA_DIR/SPLIT.jsonl.gz (N: documents per domain)")
+    add_pipeline_arguments(parser)
     parser.add_argument("--margins", nargs="+", type=float, default=[4.0, 5.0, 6.0, 8.0])
-    parser.add_argument("--per-domain", type=int, default=40, help="first N documents of each domain, per split")
-    parser.add_argument("--limit", type=float, default=2.0, help="clean words changed per 1,000, in every domain")
     parser.add_argument("--tie", type=float, default=0.005, help="mean F0.5 differences this small count as level")
-    parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-decide.json"))
     parser.add_argument("--save", action="store_true")
     return parser.parse_args(argv)

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calibrate_threshold import measure, sample_specs  # noqa: E402
+from calibrate_threshold import add_pipeline_arguments, measure, sample_specs  # noqa: E402
 from repair.terms import TermImages, TermSettings  # noqa: E402
 
 # (term settings, the rewriter's weight for a term's image), strictest first: on a tie the earlier one wins
@@ -60,15 +60,10 @@ GRID = (
 
 def arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--splits", nargs="+",
-                        default=["data/dev", "data/dev-heldout", "data/dev-terms:100", "data/dev-heldout-terms:100"],
-                        help="DATA_DIR/SPLIT[:N], each read from DATA_DIR/SPLIT.jsonl.gz (N: documents per domain)")
+    add_pipeline_arguments(parser)
     parser.add_argument("--gain-splits", nargs="+", default=["data/dev-terms", "data/dev-heldout-terms"],
                         help="the splits whose mean F0.5 chooses among admissible settings")
-    parser.add_argument("--per-domain", type=int, default=40, help="first N documents of each domain, per split")
-    parser.add_argument("--limit", type=float, default=2.0, help="clean words changed per 1,000, in every domain")
     parser.add_argument("--tie", type=float, default=0.005, help="the most edit F0.5 a setting may lose against off, on any split")
-    parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-terms.json"))
     parser.add_argument("--rows", nargs="+", type=int, default=None,
                         help="only these rows of the grid (0-based; row 0, off, is always run)")

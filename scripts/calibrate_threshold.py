@@ -54,6 +54,19 @@ def sample(data: Path, split: str, per_domain: int) -> list[tuple[str, object]]:
     return out
 
 
+PIPELINE_SPLITS = ["data/dev", "data/dev-heldout", "data/dev-terms:100", "data/dev-heldout-terms:100"]
+
+
+def add_pipeline_arguments(parser) -> None:
+    """The sample, damage limit and model options of the scripts that calibrate the whole pipeline
+    over ``sample_specs`` (calibrate_terms.py, calibrate_decide.py)."""
+    parser.add_argument("--splits", nargs="+", default=PIPELINE_SPLITS,
+                        help="DATA_DIR/SPLIT[:N], each read from DATA_DIR/SPLIT.jsonl.gz (N: documents per domain)")
+    parser.add_argument("--per-domain", type=int, default=40, help="first N documents of each domain, per split")
+    parser.add_argument("--limit", type=float, default=2.0, help="clean words changed per 1,000, in every domain")
+    parser.add_argument("--model-dir", type=Path, default=None)
+
+
 def sample_specs(specs: list[str], per_domain: int) -> dict[str, list[tuple[str, object]]]:
     """``sample`` for each ``DATA_DIR/SPLIT[:N]`` (N: documents per domain, else ``per_domain``), by name."""
     samples = {}
