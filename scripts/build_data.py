@@ -616,7 +616,7 @@ TERM_SET_WORDS = (8, 60)  # words in a carrier sentence
 ESTABLISHED_TERM = -2.5
 
 
-def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path) -> dict:
+def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, train_sentences: int = 0) -> dict:
     """``{dev,dev-heldout,test,heldout}-terms.jsonl.gz``: single sentences of each split's originals,
     each with one noun compound spun word by word by that split's term spinners
     (``Spinner.spin_term``), the way paper mills leave a term here and there.
@@ -626,10 +626,13 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path) -> 
     the detector's term images can read only in the first kind, and the full term profile spins mostly
     the second (our sources are Python manuals), so a set drawn from it cannot show what reading known
     terms gains, nor what it costs on the others. Sentences come from the split's own originals, so no
-    split borrows another's text."""
-    from repair.chunks import sentence_ends
+    split borrows another's text.
+
+    With ``train_sentences``, also ``train-terms.jsonl.gz`` from train's originals and train's spinners
+    for the detector to learn from: that many spun sentences drawn the same way, and as many clean
+    sentences of the same originals beside them (profile ``clean``), so that a single sentence is
+    not a sign of spin by itself."""
     from repair.lexicon import Lexicon, normalise
-    from repair.spinner import term_spans
 
     lexicon = Lexicon.load(lexicon_dir)
     tools = ToolBox(heldout_originals(seed))
@@ -640,37 +643,18 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path) -> 
         return all(s is not None and s >= ESTABLISHED_TERM for s in strengths)
 
     counts = {}
-    for split in TERM_SET_SPLITS:
+    plan = [(split, per_split, 0) for split in TERM_SET_SPLITS]
+    if train_sentences:
+        plan.append(("train", train_sentences, train_sentences))
+    for split, wanted, clean_wanted in plan:
         rng = random.Random(f"{seed}|terms|{split}")
-        pools: dict[bool, list[dict]] = {True: [], False: []}
-        seen = set()
-        with gzip.open(out / f"{split}.jsonl.gz", "rt", encoding="utf-8") as records:
-            for line in records:
-                record = json.loads(line)
-                original = record["original"]
-                cuts = sorted({0, len(original), *sentence_ends(original)})
-                for a, b in zip(cuts, cuts[1:]):
-                    sentence = original[a:b].strip()
-                    if sentence in seen or not TERM_SET_WORDS[0] <= len(sentence.split()) <= TERM_SET_WORDS[1]:
-                        continue
-                    seen.add(sentence)
-                    terms = [(s, e) for s, e in term_spans(sentence) if len(sentence[s:e].split()) <= 3]
-                    if not terms:
-                        continue
-                    start, end = rng.choice(terms)
-                    tool = tools.get(split, "term", rng.randrange(TOOLS_PER_SPLIT[split]))
-                    result = tool.spin_term(sentence, start, end)
-                    if not result.edits:
-                        continue
-                    established = known(sentence[start:end])
-                    pools[established].append({
-                        "id": f"{record['id']}~term{len(pools[True]) + len(pools[False])}", "domain": record["domain"],
-                        "split": f"{split}-terms", "profile": "term", "original": sentence, "spun": result.spun,
-                        "edits": [e.to_dict() for e in result.edits], "term_known": established})
+        pools, clean = _term_pools(out / f"{split}.jsonl.gz", split, rng, tools, known)
         chosen = []
         for pool in pools.values():
             rng.shuffle(pool)
-            chosen.extend(pool[:per_split // 2])
+            chosen.extend(pool[:wanted // 2])
+        rng.shuffle(clean)
+        chosen.extend(clean[:clean_wanted])
         chosen.sort(key=lambda r: r["id"])
         final, part = out / f"{split}-terms.jsonl.gz", out / f".{split}-terms.jsonl.gz.part"
         with gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
@@ -678,9 +662,55 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path) -> 
                 check_record(record)
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         os.replace(part, final)
-        counts[split] = {"known": min(len(pools[True]), per_split // 2), "unknown": min(len(pools[False]), per_split // 2),
+        counts[split] = {"known": min(len(pools[True]), wanted // 2), "unknown": min(len(pools[False]), wanted // 2),
+                         "clean": min(len(clean), clean_wanted),
                          "available": {"known": len(pools[True]), "unknown": len(pools[False])}}
     return counts
+
+
+def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", known) -> tuple[dict, list]:
+    """Every usable sentence of ``path``'s originals with one of its terms spun, by whether the term
+    is established, and the sentences that have a term but came out unspun-by-choice, left clean."""
+    from repair.chunks import sentence_ends
+    from repair.spinner import term_spans
+
+    pools: dict[bool, list[dict]] = {True: [], False: []}
+    clean: list[dict] = []
+    seen = set()
+    with gzip.open(path, "rt", encoding="utf-8") as records:
+        for line in records:
+            record = json.loads(line)
+            original = record["original"]
+            cuts = sorted({0, len(original), *sentence_ends(original)})
+            for a, b in zip(cuts, cuts[1:]):
+                sentence = original[a:b].strip()
+                if sentence in seen or not TERM_SET_WORDS[0] <= len(sentence.split()) <= TERM_SET_WORDS[1]:
+                    continue
+                seen.add(sentence)
+                terms = [(s, e) for s, e in term_spans(sentence) if len(sentence[s:e].split()) <= 3]
+                if not terms:
+                    continue
+                start, end = rng.choice(terms)
+                tool = tools.get(split, "term", rng.randrange(TOOLS_PER_SPLIT[split]))
+                result = tool.spin_term(sentence, start, end)
+                if not result.edits:
+                    continue
+                number = len(pools[True]) + len(pools[False]) + len(clean)
+
+                def term_record(kind: str, profile: str, spun: str, edits: list) -> dict:
+                    return {"id": f"{record['id']}~{kind}{number}", "domain": record["domain"],
+                            "split": f"{split}-terms", "profile": profile, "original": sentence, "spun": spun,
+                            "edits": edits}
+                # every other sentence stays clean in the pool it would have gone to, so clean and spun
+                # sentences are drawn from the same text
+                if split == "train" and rng.random() < 0.5:
+                    clean.append(term_record("clean", "clean", sentence, []))
+                    continue
+                established = known(sentence[start:end])
+                pools[established].append({**term_record("term", "term", result.spun,
+                                                         [e.to_dict() for e in result.edits]),
+                                           "term_known": established})
+    return pools, clean
 
 
 def load_sources(moby_dir: str | None, domains: set[str]) -> list[SourceDoc]:
@@ -711,6 +741,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terms-only", action="store_true",
                         help="only derive the *-terms sets (one spun term per sentence) from the splits already in --out")
     parser.add_argument("--term-sentences", type=int, default=400, help="sentences per *-terms set")
+    parser.add_argument("--train-term-sentences", type=int, default=0,
+                        help="with --terms-only, also write train-terms: this many spun and as many clean "
+                             "single sentences of train's originals, for the detector to learn from")
     parser.add_argument("--lexicon", default="models/lexicon", help="tables that say which terms are known (--terms-only)")
     args = parser.parse_args(argv)
     if args.sparse_only:
@@ -725,7 +758,8 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             print(f"build_data: --terms-only needs {', '.join(missing)} in {args.out}: build them first", file=sys.stderr)
             return 2
-        print(json.dumps(write_term_sets(Path(args.out), args.seed, args.term_sentences, Path(args.lexicon))))
+        print(json.dumps(write_term_sets(Path(args.out), args.seed, args.term_sentences, Path(args.lexicon),
+                                         train_sentences=args.train_term_sentences)))
         return 0
     if args.profiles:
         try:

@@ -96,9 +96,42 @@ def arguments(argv=None):
     parser.add_argument("--mask-words", type=float, default=0.0,
                         help="share of words whose pieces the encoder sees as [MASK] in training (their features "
                              "stay): it must judge a word by its context and the thesaurus, not by its identity")
+    parser.add_argument("--mix", action="append", default=[], metavar="SPLIT:SHARE",
+                        help="draw this share of training records from another split in --data instead of train "
+                             "(e.g. train-terms:0.5, single sentences from build_data.py --train-term-sentences); "
+                             "repeatable")
     parser.add_argument("--init", type=Path, default=None,
                         help="start from the trained weights in this model folder (when --runs holds no checkpoint)")
     return parser.parse_args(argv)
+
+
+def parse_mixes(args) -> list[tuple[float, list[dict]]]:
+    """``--mix SPLIT:SHARE`` as (share, records), checked before training starts."""
+    mixes = []
+    for item in args.mix:
+        name, _, share = item.rpartition(":")
+        try:
+            value = float(share)
+        except ValueError:
+            value = -1.0
+        if not name or not 0.0 < value < 1.0:
+            fail(f"--mix wants SPLIT:SHARE with 0 < SHARE < 1 (got {item!r})")
+        mixes.append((value, read_split(args.data, name)))
+    if sum(share for share, _ in mixes) >= 1.0:
+        fail("--mix shares must add up to less than 1 (train supplies the rest)")
+    return mixes
+
+
+def mixed_record(mixes: list[tuple[float, list[dict]]], rng: random.Random) -> dict | None:
+    """A record drawn from one of the ``--mix`` splits, or None when train's turn comes."""
+    if not mixes:
+        return None  # no draw: runs without --mix keep the random stream of the runs in the card
+    draw = rng.random()
+    for share, records in mixes:
+        if draw < share:
+            return records[rng.randrange(len(records))]
+        draw -= share
+    return None
 
 
 def relayout_heads(state: dict, network, old_names: list[str], new_names: list[str]) -> dict:
@@ -178,6 +211,7 @@ def main(argv=None) -> int:
     base_lrs = [args.lr, args.head_lr]
 
     train = read_split(args.data, "train")
+    mixes = parse_mixes(args)
     order = list(range(len(train)))
     random.Random(args.seed).shuffle(order)
     args.runs.mkdir(parents=True, exist_ok=True)
@@ -241,8 +275,10 @@ def main(argv=None) -> int:
                 epoch += 1
                 position = 0
                 random.Random(args.seed + epoch).shuffle(order)
-            record = train[order[position]]
-            position += 1
+            record = mixed_record(mixes, augment_rng)
+            if record is None:
+                record = train[order[position]]
+                position += 1
             if args.sparse_share and augment_rng.random() < args.sparse_share:
                 record = thin_record(record, augment_rng, augment_rng.uniform(*SPARSE_KEEP_RATE),
                                      augment_rng.choice(SPARSE_SENTENCES + (None,)))

@@ -246,3 +246,24 @@ def test_term_sets_hold_one_spun_term_per_sentence(built, tmp_path):
                 for edit in edits:
                     word = edit["original"].lower().split()[-1]
                     assert ({word} | {lemma for options in getAllLemmas(word).values() for lemma in options}) & heldout
+
+
+def test_train_term_sentences_pair_spun_and_clean_sentences_of_train(built, tmp_path):
+    """--train-term-sentences: single sentences for the detector to learn from, half left clean,
+    all from train's own originals (so no eval split lends its text to training)."""
+    import shutil
+
+    out, _ = built
+    for split in (*build_data.TERM_SET_SPLITS, "train"):
+        shutil.copy(out / f"{split}.jsonl.gz", tmp_path)
+    lexicon_dir = Path(__file__).resolve().parent.parent / "models" / "lexicon"
+    counts = build_data.write_term_sets(tmp_path, 7, per_split=10, lexicon_dir=lexicon_dir, train_sentences=20)
+    records = read(tmp_path / "train-terms.jsonl.gz")
+    train_originals = " ".join(r["original"] for r in read(out / "train.jsonl.gz"))
+    spun = [r for r in records if r["profile"] == "term"]
+    clean = [r for r in records if r["profile"] == "clean"]
+    assert spun and clean and len(clean) == counts["train"]["clean"] <= 20
+    for record in records:
+        build_data.check_record(record)
+        assert record["split"] == "train-terms" and record["original"] in train_originals
+    assert all(r["edits"] for r in spun) and all(not r["edits"] and r["spun"] == r["original"] for r in clean)

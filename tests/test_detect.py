@@ -428,3 +428,26 @@ def test_neighbour_features_see_a_word_its_thesaurus_neighbour_would_fit_better(
     shipped_names = [n for n in FEATURE_NAMES if n not in NEIGHBOUR_FEATURES]
     rows = LexicalFeatures(lexicon, shipped_names).compute(doc)
     assert all(r[FEATURE_NAMES.index(n)] == 0.0 for r in rows for n in NEIGHBOUR_FEATURES)
+
+
+def test_mixed_records_come_in_their_share_and_not_at_all_without_a_mix():
+    import random
+
+    trainer = load_script("train_detector")
+    rng = random.Random(3)
+    assert trainer.mixed_record([], rng) is None
+    assert rng.random() == random.Random(3).random()  # no draw spent without a mix
+    sentences = [{"id": "s"}]
+    drawn = [trainer.mixed_record([(0.3, sentences)], rng) for _ in range(4000)]
+    share = sum(d is not None for d in drawn) / len(drawn)
+    assert 0.26 < share < 0.34 and all(d in (None, sentences[0]) for d in drawn)
+
+
+@pytest.mark.parametrize("mix", ["train-terms", "train-terms:1.5", ":0.2", "train-terms:x"])
+def test_a_bad_mix_is_one_line_and_exit_2(mix, tmp_path, capsys):
+    trainer = load_script("train_detector")
+    with pytest.raises(SystemExit) as stop:
+        trainer.parse_mixes(trainer.arguments(["--data", str(tmp_path), "--mix", mix]))
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--mix" in err
