@@ -662,10 +662,27 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
                 check_record(record)
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         os.replace(part, final)
+        if split in TERM_SET_SPLITS:
+            write_paired_set(out / f"{split}-paired.jsonl.gz", chosen)
         counts[split] = {"known": min(len(pools[True]), wanted // 2), "unknown": min(len(pools[False]), wanted // 2),
                          "clean": min(len(clean), clean_wanted),
                          "available": {"known": len(pools[True]), "unknown": len(pools[False])}}
     return counts
+
+
+def write_paired_set(path: Path, term_records: list[dict]) -> None:
+    """A term set's sentences and, beside each, its clean original (profile ``clean``): the shape of
+    the real tortured-phrase set (spun sentences and their originals, each scored alone), so the
+    detector's threshold can be checked against clean single sentences too, not only whole documents."""
+    part = path.with_name(f".{path.name}.part")
+    with gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
+        for record in term_records:
+            clean = {"id": f"{record['id']}~original", "domain": record["domain"], "split": record["split"],
+                     "profile": "clean", "original": record["original"], "spun": record["original"], "edits": []}
+            for variant in (record, clean):
+                check_record(variant)
+                handle.write(json.dumps(variant, ensure_ascii=False) + "\n")
+    os.replace(part, path)
 
 
 def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", known) -> tuple[dict, list]:

@@ -7,6 +7,8 @@ ordinary threshold, the gate's document spin, its lowered threshold and its shri
 the best span F0.5 among the settings that keep clean text at or under the damage limit (flagged
 words per 1,000 clean words, overall and, with ``--per-domain``, in every domain), beside the best
 ungated threshold. Held-out figures (test, heldout) are reported for the chosen settings only.
+With several ``--calibrate-on`` splits (``dev dev-paired``: documents and single sentences) the
+per-domain limit holds in every split's every domain.
 
     python scripts/calibrate_detector.py --data data --docs 600 [--per-domain] [--save]
 
@@ -51,6 +53,17 @@ def read_docs(path: Path, limit: int) -> list[dict]:
             if len(docs) >= limit:
                 break
     return docs
+
+
+def calibration_records(data: Path, names: list[str], limit: int) -> list[dict]:
+    """The calibration documents of every split in ``names``. With more than one split each record's
+    domain is named after its split too (``dev-paired/speech``), so that the clean-damage limit holds
+    in each split apart: a few hundred clean single sentences must not hide behind dev's documents."""
+    records = []
+    for name in names:
+        for record in read_docs(data / f"{name}.jsonl.gz", limit):
+            records.append(dict(record, domain=f"{name}/{record.get('domain', '')}") if len(names) > 1 else record)
+    return records
 
 
 class ScoredSplit:
@@ -159,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     # the scores depend on the weights alone, not on the threshold settings saved beside them
     fingerprint = hashlib.sha256((args.model / "model.safetensors").read_bytes()).hexdigest()[:8]
     cache = args.out.parent / "calibration-cache"
-    dev = ScoredSplit(detector, [r for name in args.calibrate_on for r in read_docs(args.data / f"{name}.jsonl.gz", args.docs)],
+    dev = ScoredSplit(detector, calibration_records(args.data, args.calibrate_on, args.docs),
                       cache / f"{'+'.join(args.calibrate_on)}-{args.docs}-{fingerprint}.json.gz")
     clean_spins = [sum(w.spin for w in s) / max(len(s), 1) for s, g in zip(dev.scores, dev.golds) if g.clean]
     prior_spin = round(statistics.median(clean_spins), 4)

@@ -229,6 +229,11 @@ def test_term_sets_hold_one_spun_term_per_sentence(built, tmp_path):
     assert sum(c["known"] for c in counts.values()) and sum(c["unknown"] for c in counts.values())
     for split in build_data.TERM_SET_SPLITS:
         records = read(tmp_path / f"{split}-terms.jsonl.gz")
+        # the paired set: each spun sentence, then its clean original, scored as two documents
+        paired = read(tmp_path / f"{split}-paired.jsonl.gz")
+        assert paired[0::2] == records and len(paired) == 2 * len(records)
+        assert all(c["profile"] == "clean" and c["spun"] == c["original"] == r["original"] and not c["edits"]
+                   for r, c in zip(paired[0::2], paired[1::2]))
         assert records and len(records) == counts[split]["known"] + counts[split]["unknown"] <= 20
         for record in records:
             build_data.check_record(record)

@@ -451,3 +451,14 @@ def test_a_bad_mix_is_one_line_and_exit_2(mix, tmp_path, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--mix" in err
+
+
+def test_calibrating_on_documents_and_sentences_keeps_their_clean_limits_apart(tmp_path):
+    calibrate = load_script("calibrate_detector")
+    write_split(tmp_path, "dev", records(3))
+    write_split(tmp_path, "dev-paired", records(2))
+    alone = calibrate.calibration_records(tmp_path, ["dev"], 10)
+    assert [r["domain"] for r in alone] == [r["domain"] for r in records(3)]  # one split: domains as they are
+    both = calibrate.calibration_records(tmp_path, ["dev", "dev-paired"], 10)
+    assert len(both) == 5 and {r["domain"].split("/")[0] for r in both} == {"dev", "dev-paired"}
+    assert [r["spun"] for r in both] == [r["spun"] for r in records(3) + records(2)]
