@@ -291,11 +291,26 @@ needs_model = pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), rea
 # (models/detector/README.md): those cases are strict xfails, so a model that learns them shows up
 WEAK = pytest.mark.xfail(strict=True, reason="known weakness of the shipped model: a lone fluent substitute "
                          "in one sentence is not flagged at the calibrated threshold")
+WEAK_ALONE = pytest.mark.xfail(strict=True, reason="known weakness of the shipped model: a sentence spun word by "
+                               "word, given alone, is not flagged at the calibrated threshold")
 UNSEEN_SPUN = [
-    pytest.param("The committee will commence its review of the budget next week.", "commence", marks=WEAK),
-    pytest.param("Residents were asked to utilise less water during the drought.", "utilise", marks=WEAK),
-    ("The new bridge has reduced journey times for approximately ten thousand commuters.", "approximately"),
-    pytest.param("Doctors say regular exercise can assist older patients recover faster.", "assist", marks=WEAK),
+    pytest.param("The committee will commence its review of the budget next week.", ("commence",), marks=WEAK),
+    pytest.param("Residents were asked to utilise less water during the drought.", ("utilise",), marks=WEAK),
+    # flagged by the stop-35 model (0.649 under its gate); the stop-36 model, trained on single sentences
+    # where only terms are spun, no longer flags a lone formal word in one sentence (detector card)
+    pytest.param("The new bridge has reduced journey times for approximately ten thousand commuters.",
+                 ("approximately",), marks=WEAK),
+    pytest.param("Doctors say regular exercise can assist older patients recover faster.", ("assist",), marks=WEAK),
+    # sentences spun word by word the way the training spinners do, written for this test (stop 36) before
+    # either model scored them, and all kept: those it misses are recorded as weaknesses
+    ("The administration stated on Tuesday that it might enhance taxes on massive companies subsequent yr.",
+     ("stated", "might", "enhance", "massive", "subsequent", "yr")),
+    ("Police officers arrested two males after a struggle broke out exterior the soccer floor.",
+     ("males", "struggle", "exterior", "floor")),
+    pytest.param("The hospital mentioned it had handled greater than 300 sufferers for the reason that storm hit "
+                 "the city.", ("mentioned", "handled", "greater", "sufferers", "for the reason that"), marks=WEAK_ALONE),
+    pytest.param("Farmers warned that the dry climate may injury this season's harvest throughout the area.",
+                 ("climate", "injury", "throughout", "area"), marks=WEAK_ALONE),
 ]
 CLEAN_PARAGRAPH = (
     "The city council met on Tuesday to discuss the new budget. Members agreed to spend more on "
@@ -317,11 +332,12 @@ def test_shipped_model_is_small_and_offline():
 
 
 @needs_model
-@pytest.mark.parametrize("sentence,spun_word", UNSEEN_SPUN)
-def test_shipped_model_flags_the_obvious_spun_word(shipped, sentence, spun_word):
+@pytest.mark.parametrize("sentence,spun_words", UNSEEN_SPUN)
+def test_shipped_model_flags_the_obvious_spun_word(shipped, sentence, spun_words):
+    """At least one spun word is flagged, and nothing but spun words."""
     threshold = json.loads((SHIPPED / "component.json").read_text())["threshold"]
     flagged = [s.text for s in shipped.detect(sentence, threshold)]
-    assert any(spun_word in text for text in flagged), flagged
+    assert flagged and all(any(text in spun for spun in spun_words) for text in flagged), flagged
 
 
 @needs_model
