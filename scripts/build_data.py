@@ -22,7 +22,10 @@ cut each document of those splits to 1-3 sentences keeping 5-30% of its swaps
 (``repair.spinner.thin_record``): lightly spun short texts, where the document says little.
 ``--only SPLITS`` rewrites just those splits; ``--sparse-only`` derives the sparse ones again.
 ``--terms-only`` derives ``{dev,dev-heldout,test,heldout}-terms``: single sentences with one noun
-compound spun word by word, half of them established terms (``write_term_sets``).
+compound spun word by word, half of them established terms (``write_term_sets``), and beside each
+``{split}-paired``: every term sentence followed by its clean original, the real set's shape. With
+``--train-term-sentences N`` it also writes ``train-terms`` for the detector to learn from: N such
+sentences of train's originals and N clean ones (``train_detector.py --mix train-terms:SHARE``).
 """
 from __future__ import annotations
 
