@@ -592,23 +592,29 @@ def write_sparse_splits(out: Path, seed: int) -> dict:
     Derived from the splits already written, so those stay as they are."""
     from repair.spinner import SPARSE_KEEP_RATE, SPARSE_SENTENCES, thin_record
 
-    counts = {}
-    for split in ("dev", "test", "heldout"):
-        source, final = out / f"{split}.jsonl.gz", out / f"{split}-sparse.jsonl.gz"
-        part = out / f".{split}-sparse.jsonl.gz.part"
-        with gzip.open(source, "rt", encoding="utf-8") as records, \
-                gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
-            n = 0
+    def variants(source: Path):
+        with gzip.open(source, "rt", encoding="utf-8") as records:
             for line in records:
                 record = json.loads(line)
                 rng = random.Random(f"{seed}|sparse|{record['id']}")
-                variant = thin_record(record, rng, rng.uniform(*SPARSE_KEEP_RATE), rng.choice(SPARSE_SENTENCES))
-                check_record(variant)
-                handle.write(json.dumps(variant, ensure_ascii=False) + "\n")
-                n += 1
-        os.replace(part, final)
-        counts[split] = n
-    return counts
+                yield thin_record(record, rng, rng.uniform(*SPARSE_KEEP_RATE), rng.choice(SPARSE_SENTENCES))
+
+    return {split: write_checked_records(out / f"{split}-sparse.jsonl.gz", variants(out / f"{split}.jsonl.gz"))
+            for split in ("dev", "test", "heldout")}
+
+
+def write_checked_records(path: Path, records) -> int:
+    """``records`` checked against the data contract and written as gzipped JSON lines to a hidden
+    ``.part`` file beside ``path``, then renamed into place (never a half-written split); their number."""
+    part = path.with_name(f".{path.name}.part")
+    n = 0
+    with gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
+        for record in records:
+            check_record(record)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            n += 1
+    os.replace(part, path)
+    return n
 
 
 TERM_SET_SPLITS = ("dev", "dev-heldout", "test", "heldout")
@@ -651,7 +657,8 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
         plan.append(("train", train_sentences, train_sentences))
     for split, wanted, clean_wanted in plan:
         rng = random.Random(f"{seed}|terms|{split}")
-        pools, clean = _term_pools(out / f"{split}.jsonl.gz", split, rng, tools, known)
+        pools, clean = _term_pools(out / f"{split}.jsonl.gz", split, rng, tools, known,
+                                   clean_share=0.5 if clean_wanted else 0.0)
         chosen = []
         for pool in pools.values():
             rng.shuffle(pool)
@@ -659,12 +666,7 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
         rng.shuffle(clean)
         chosen.extend(clean[:clean_wanted])
         chosen.sort(key=lambda r: r["id"])
-        final, part = out / f"{split}-terms.jsonl.gz", out / f".{split}-terms.jsonl.gz.part"
-        with gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
-            for record in chosen:
-                check_record(record)
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(part, final)
+        write_checked_records(out / f"{split}-terms.jsonl.gz", chosen)
         if split in TERM_SET_SPLITS:
             write_paired_set(out / f"{split}-paired.jsonl.gz", chosen)
         counts[split] = {"known": min(len(pools[True]), wanted // 2), "unknown": min(len(pools[False]), wanted // 2),
@@ -677,20 +679,20 @@ def write_paired_set(path: Path, term_records: list[dict]) -> None:
     """A term set's sentences and, beside each, its clean original (profile ``clean``): the shape of
     the real tortured-phrase set (spun sentences and their originals, each scored alone), so the
     detector's threshold can be checked against clean single sentences too, not only whole documents."""
-    part = path.with_name(f".{path.name}.part")
-    with gzip.open(part, "wt", encoding="utf-8", compresslevel=6) as handle:
+    def pairs():
         for record in term_records:
-            clean = {"id": f"{record['id']}~original", "domain": record["domain"], "split": record["split"],
-                     "profile": "clean", "original": record["original"], "spun": record["original"], "edits": []}
-            for variant in (record, clean):
-                check_record(variant)
-                handle.write(json.dumps(variant, ensure_ascii=False) + "\n")
-    os.replace(part, path)
+            yield record
+            yield {"id": f"{record['id']}~original", "domain": record["domain"], "split": record["split"],
+                   "profile": "clean", "original": record["original"], "spun": record["original"], "edits": []}
+
+    write_checked_records(path, pairs())
 
 
-def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", known) -> tuple[dict, list]:
-    """Every usable sentence of ``path``'s originals with one of its terms spun, by whether the term
-    is established, and the sentences that have a term but came out unspun-by-choice, left clean."""
+def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", known,
+                clean_share: float = 0.0) -> tuple[dict, list]:
+    """Every usable sentence of ``path``'s originals with one of its terms spun, pooled by whether the
+    term is established; with ``clean_share``, that share of those sentences is left clean instead
+    (a list of its own), so clean and spun sentences come from the same text."""
     from repair.chunks import sentence_ends
     from repair.spinner import term_spans
 
@@ -721,9 +723,8 @@ def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", kn
                     return {"id": f"{record['id']}~{kind}{number}", "domain": record["domain"],
                             "split": f"{split}-terms", "profile": profile, "original": sentence, "spun": spun,
                             "edits": edits}
-                # every other sentence stays clean in the pool it would have gone to, so clean and spun
-                # sentences are drawn from the same text
-                if split == "train" and rng.random() < 0.5:
+                # no draw without a clean share: the eval term sets keep the random stream they were built with
+                if clean_share and rng.random() < clean_share:
                     clean.append(term_record("clean", "clean", sentence, []))
                     continue
                 established = known(sentence[start:end])
