@@ -734,6 +734,87 @@ def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", kn
     return pools, clean
 
 
+LONE_SET_SPLITS = ("dev", "dev-heldout", "test", "heldout")
+
+
+def lone_sentences(record: dict) -> list[dict]:
+    """The sentences of a spun document, each as a record of its own with the swaps inside it
+    (offsets made relative to the sentence); sentences a swap straddles, or outside
+    ``TERM_SET_WORDS``, are left out."""
+    from repair.chunks import sentence_ends
+
+    spun = record["spun"]
+    edits = record["edits"]
+    cuts = sorted({0, len(spun), *sentence_ends(spun)})
+    out = []
+    shift = 0  # original offset minus spun offset, at the current cut
+    index = 0
+    reach = 0  # where the last swap seen ends: a swap reaching past a cut spoils both sentences
+    for number, (a, b) in enumerate(zip(cuts, cuts[1:])):
+        inside, straddles = [], reach > a
+        shift_at_a = shift
+        while index < len(edits) and edits[index]["spun_start"] < b:
+            edit = edits[index]
+            if edit["spun_start"] < a or edit["spun_end"] > b:
+                straddles = True
+            inside.append(edit)
+            reach = max(reach, edit["spun_end"])
+            shift += (edit["orig_end"] - edit["orig_start"]) - (edit["spun_end"] - edit["spun_start"])
+            index += 1
+        text = spun[a:b]
+        lead = len(text) - len(text.lstrip())
+        start, end = a + lead, a + len(text.rstrip())
+        if straddles or start >= end or not TERM_SET_WORDS[0] <= len(spun[start:end].split()) <= TERM_SET_WORDS[1]:
+            continue
+        if any(e["spun_start"] < start or e["spun_end"] > end for e in inside):
+            continue
+        orig_start, orig_end = start + shift_at_a, end + shift
+        moved = [{**e, "spun_start": e["spun_start"] - start, "spun_end": e["spun_end"] - start,
+                  "orig_start": e["orig_start"] - orig_start, "orig_end": e["orig_end"] - orig_start}
+                 for e in inside]
+        out.append({"id": f"{record['id']}~s{number}", "domain": record["domain"],
+                    "split": f"{record['split']}-lone", "profile": record["profile"],
+                    "original": record["original"][orig_start:orig_end], "spun": spun[start:end],
+                    "edits": moved})
+    return out
+
+
+def write_lone_sets(out: Path, seed: int, per_split: int, train_sentences: int = 0) -> dict:
+    """``{dev,dev-heldout,test,heldout}-lone.jsonl.gz``: sentences of each split's spun documents,
+    each given alone with the swaps inside it and followed by its clean original (the paired shape),
+    to measure what the detector finds in a sentence without its document; with
+    ``train_sentences``, also ``train-lone.jsonl.gz``: that many spun sentences of train's documents
+    and as many clean ones, for it to learn from. Spun documents of the term profile are left to
+    the term sets."""
+    counts = {}
+    plan = [(split, per_split) for split in LONE_SET_SPLITS]
+    if train_sentences:
+        plan.append(("train", train_sentences))
+    for split, wanted in plan:
+        rng = random.Random(f"{seed}|lone|{split}")
+        spun_pool, clean_pool = [], []
+        with gzip.open(out / f"{split}.jsonl.gz", "rt", encoding="utf-8") as records:
+            for line in records:
+                record = json.loads(line)
+                if record["profile"] == "term":
+                    continue
+                for sentence in lone_sentences(record):
+                    if sentence["edits"]:
+                        spun_pool.append(sentence)
+                    elif record["profile"] == "clean":
+                        clean_pool.append(sentence)
+        spun_pool = rng.sample(spun_pool, min(wanted, len(spun_pool)))
+        if split == "train":
+            chosen = spun_pool + rng.sample(clean_pool, min(wanted, len(clean_pool)))
+            chosen.sort(key=lambda r: r["id"])
+            write_checked_records(out / "train-lone.jsonl.gz", chosen)
+        else:
+            spun_pool.sort(key=lambda r: r["id"])
+            write_paired_set(out / f"{split}-lone.jsonl.gz", spun_pool)
+        counts[split] = {"spun": len(spun_pool), "words_spun": sum(len(r["edits"]) for r in spun_pool)}
+    return counts
+
+
 def load_sources(moby_dir: str | None, domains: set[str]) -> list[SourceDoc]:
     loaders = {"speech": load_sotu, "fiction": lambda: load_moby(moby_dir), "technical": load_technical,
                "glossary": load_glossary, "science": load_science}
@@ -765,6 +846,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-term-sentences", type=int, default=0,
                         help="with --terms-only, also write train-terms: this many spun and as many clean "
                              "single sentences of train's originals, for the detector to learn from")
+    parser.add_argument("--lone-only", action="store_true",
+                        help="only derive the *-lone sets (sentences of spun documents, each alone) from the splits in --out")
+    parser.add_argument("--lone-sentences", type=int, default=400, help="spun sentences per *-lone set")
+    parser.add_argument("--train-lone-sentences", type=int, default=0,
+                        help="with --lone-only, also write train-lone: this many spun and as many clean sentences of train")
     parser.add_argument("--lexicon", default="models/lexicon", help="tables that say which terms are known (--terms-only)")
     args = parser.parse_args(argv)
     if args.sparse_only:
@@ -773,6 +859,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"build_data: --sparse-only needs {', '.join(missing)} in {args.out}: build them first", file=sys.stderr)
             return 2
         print(json.dumps(write_sparse_splits(Path(args.out), args.seed)))
+        return 0
+    if args.lone_only:
+        missing = [s for s in LONE_SET_SPLITS + ("train",) * bool(args.train_lone_sentences)
+                   if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]
+        if missing:
+            print(f"build_data: --lone-only needs {', '.join(missing)} in {args.out}: build them first", file=sys.stderr)
+            return 2
+        print(json.dumps(write_lone_sets(Path(args.out), args.seed, args.lone_sentences,
+                                         train_sentences=args.train_lone_sentences)))
         return 0
     if args.terms_only:
         missing = [s for s in TERM_SET_SPLITS if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]

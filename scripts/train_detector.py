@@ -219,6 +219,11 @@ def main(argv=None) -> int:
     step, position, elapsed, epoch = 0, 0, 0.0, 0
     train_path = (args.data / "train.jsonl.gz").resolve()
     data_id = f"{train_path}:{train_path.stat().st_size}"
+    mix_ids = []  # which build of each --mix file a segment read, and its share (as data_id for train)
+    for item in args.mix:
+        name, _, share = item.rpartition(":")
+        mix_path = (args.data / f"{name}.jsonl.gz").resolve()
+        mix_ids.append(f"{mix_path}:{mix_path.stat().st_size}@{share}")
     history: list[dict] = []  # one entry per run segment, for the model card
     if checkpoint_path.is_file() and not args.fresh:
         saved = torch.load(checkpoint_path, map_location=args.device, weights_only=False)
@@ -253,7 +258,7 @@ def main(argv=None) -> int:
     segment_start = {"step": step, "elapsed": elapsed}
 
     def segment() -> dict:
-        return {"data": data_id, "command": " ".join(sys.argv if argv is None else ["train_detector.py", *argv]),
+        return {"data": data_id, "mix": mix_ids, "command": " ".join(sys.argv if argv is None else ["train_detector.py", *argv]),
                 "steps": step - segment_start["step"], "minutes": round((elapsed - segment_start["elapsed"]) / 60, 1),
                 "documents": position if epoch == 0 else epoch * len(train) + position}
 

@@ -272,3 +272,61 @@ def test_train_term_sentences_pair_spun_and_clean_sentences_of_train(built, tmp_
         build_data.check_record(record)
         assert record["split"] == "train-terms" and record["original"] in train_originals
     assert all(r["edits"] for r in spun) and all(not r["edits"] and r["spun"] == r["original"] for r in clean)
+
+
+def spun_record(original: str, swaps: list[tuple[str, str]]) -> dict:
+    """``original`` with each (word, substitute) swapped at the word's next occurrence, as build_data writes it."""
+    edits, cursor, out = [], 0, []
+    for word, substitute in swaps:
+        start = original.index(word, cursor)
+        out.append(original[cursor:start])
+        spun_start = sum(map(len, out))
+        out.append(substitute)
+        edits.append({"spun_start": spun_start, "spun_end": spun_start + len(substitute), "orig_start": start,
+                      "orig_end": start + len(word), "spun": substitute, "original": word, "kind": "word"})
+        cursor = start + len(word)
+    record = {"id": "toy/1", "domain": "news", "split": "dev", "profile": "light", "original": original,
+              "spun": "".join(out) + original[cursor:], "edits": edits}
+    build_data.check_record(record)
+    return record
+
+
+def test_lone_sentences_keep_each_sentences_swaps_with_offsets_of_their_own():
+    """A document cut into sentences: each sentence's swaps move with it, the original sentence is
+    what undoing them gives, and a sentence a swap straddles is dropped with its neighbour."""
+    original = ("The council met on Tuesday to discuss the new budget for the town. "
+                "Several members argued that the library needed more money this year. "
+                "Others wanted to repair the roads before winter arrived in the valley.")
+    swaps = [("discuss", "talk over"), ("money", "funds"), ("repair", "fix")]
+    sentences = build_data.lone_sentences(spun_record(original, swaps))
+    assert [s["original"] for s in sentences] == [s.strip() + "." for s in original.split(".") if s.strip()]
+    for sentence, (word, substitute) in zip(sentences, swaps):
+        build_data.check_record(sentence)
+        assert sentence["split"] == "dev-lone"
+        assert [(e["spun"], e["original"]) for e in sentence["edits"]] == [(substitute, word)]
+    # a swap across the first full stop spoils the first two sentences, not the third
+    straddling = spun_record(original, [("town. Several", "city! Some"), ("repair", "fix")])
+    assert [s["original"] for s in build_data.lone_sentences(straddling)] == [sentences[2]["original"]]
+
+
+def test_lone_sets_pair_each_spun_sentence_with_its_original(built, tmp_path):
+    """--lone-only: the eval splits' sentences in the paired shape, train's spun and clean sentences
+    for training, every one from its own split's documents."""
+    import shutil
+
+    out, _ = built
+    for split in (*build_data.LONE_SET_SPLITS, "train"):
+        shutil.copy(out / f"{split}.jsonl.gz", tmp_path)
+    counts = build_data.write_lone_sets(tmp_path, 7, per_split=10, train_sentences=20)
+    for split in build_data.LONE_SET_SPLITS:
+        paired = read(tmp_path / f"{split}-lone.jsonl.gz")
+        source = " ".join(r["original"] for r in read(out / f"{split}.jsonl.gz"))
+        assert len(paired) == 2 * counts[split]["spun"] > 0
+        for spun, clean in zip(paired[0::2], paired[1::2]):
+            build_data.check_record(spun)
+            assert spun["edits"] and spun["original"] in source
+            assert clean["spun"] == clean["original"] == spun["original"] and not clean["edits"]
+    train = read(tmp_path / "train-lone.jsonl.gz")
+    train_originals = " ".join(r["original"] for r in read(out / "train.jsonl.gz"))
+    assert any(r["edits"] for r in train) and any(not r["edits"] for r in train)
+    assert all(r["original"] in train_originals and r["split"] == "train-lone" for r in train)
