@@ -445,3 +445,36 @@ def test_the_pipeline_threshold_is_the_best_f05_that_keeps_every_domain_clean(to
     # level F0.5: the higher threshold, which changes no more clean words
     assert script.main(argv[:-4] + ["--thresholds", "0.9", "0.8"]) == 0
     assert "chosen: 0.9 " in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- calibrate_decide.py
+
+
+def test_the_decide_grid_names_each_setting_once_and_orders_them_by_caution():
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("calibrate_decide", REPO / "scripts" / "calibrate_decide.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = argparse.Namespace(margins=[5.0, 3.0], sure_margins=[None, 2.0, 4.0], sure_scores=[0.9, 0.8])
+    grid = script.settings_grid(args)
+    # a sure margin at or over the keep margin changes nothing: it is the plain setting
+    assert {"keep_margin": 3.0, "sure_margin": None} in grid and len(grid) == 2 + 2 * 2 + 2
+    assert all(s["sure_margin"] is None or s["sure_margin"] < s["keep_margin"] for s in grid)
+    ranked = sorted(grid, key=script.reserve)
+    assert ranked[-1] == {"keep_margin": 5.0, "sure_margin": None}
+    assert ranked[0] == {"keep_margin": 3.0, "sure_margin": 2.0, "sure_score": 0.8}
+
+    class Counting:
+        calls = 0
+
+        def detect(self, text, threshold):
+            self.calls += 1
+            return [text, threshold]
+
+    counting = Counting()
+    script.remember(counting, "detect")
+    assert counting.detect("a", 0.5) == counting.detect("a", 0.5) == ["a", 0.5] and counting.calls == 1
+    counting.detect("a", 0.6)
+    assert counting.calls == 2
