@@ -77,11 +77,6 @@ class DecideConfig:
     # score does not see, a term the LM's collocations know; ``--verify lm`` suggestions get nothing
     # here, the reranker reads them with the LM that made them
     term_image_weight: float = 0.0
-    # the detector as a second judge: a span it scores at ``sure_score`` or more needs a candidate to beat
-    # keep by only ``sure_margin`` (None: every span needs ``keep_margin``); the rewriter's keep class
-    # vetoes most of what the tagger flags in text unlike its training, sure flags included
-    sure_score: float = 0.9
-    sure_margin: float | None = None
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -999,19 +994,12 @@ def consistent_choices(decisions: Sequence[Decision], settings: DecideConfig) ->
                 if shared is not None and (own is None or own.score - shared.score < settings.consistency_margin):
                     pick = shared
                     # the group's evidence counts for this occurrence too
-                    if totals[group_best] / len(members) - keep_margin_for(d, settings) - _extra(pick, settings) > 0:
+                    if totals[group_best] / len(members) - settings.keep_margin - _extra(pick, settings) > 0:
                         chosen[(d.span.start, d.span.end)] = pick
                         continue
-            if pick is not None and pick.score - d.keep.score > keep_margin_for(d, settings) + _extra(pick, settings):
+            if pick is not None and pick.score - d.keep.score > settings.keep_margin + _extra(pick, settings):
                 chosen[(d.span.start, d.span.end)] = pick
     return chosen
-
-
-def keep_margin_for(decision: Decision, settings: DecideConfig) -> float:
-    """How much a candidate must beat keep by: less where the detector is sure of the span."""
-    if settings.sure_margin is not None and decision.span.score >= settings.sure_score:
-        return min(settings.keep_margin, settings.sure_margin)
-    return settings.keep_margin
 
 
 def _extra(candidate: Scored, settings: DecideConfig) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import gzip
 import json
 import random
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -118,8 +117,8 @@ def test_detokenize_joins_wordpiece_punctuation():
     assert detokenize("it ' s fine .") == "it's fine."
 
 
-def _decision(start: int, spun: str, keep: float, options: dict[str, float], sure: float = 1.0) -> Decision:
-    span = Span(start, start + len(spun), spun, sure)
+def _decision(start: int, spun: str, keep: float, options: dict[str, float]) -> Decision:
+    span = Span(start, start + len(spun), spun, 1.0)
     ranked = tuple(sorted((Scored(t, s, s, 0.0) for t, s in options.items()), key=lambda s: -s.score))
     return Decision(span, Scored(spun, keep, keep, 0.0), ranked)
 
@@ -131,17 +130,6 @@ def test_keep_wins_unless_a_candidate_is_clearly_better():
     chosen = consistent_choices([close, clear], settings)
     assert (0, 4) not in chosen
     assert chosen[(10, 14)].text == "big"
-
-
-def test_a_span_the_detector_is_sure_of_needs_a_smaller_margin():
-    settings = DecideConfig(keep_margin=4.0, sure_score=0.9, sure_margin=1.0)
-    sure = _decision(0, "firm", -3.0, {"company": -1.0}, sure=0.95)
-    unsure = _decision(10, "firm", -3.0, {"company": -1.0}, sure=0.7)
-    chosen = consistent_choices([sure, unsure], replace(settings, consistency_margin=0.0))
-    assert chosen[(0, 4)].text == "company" and (10, 14) not in chosen
-    # off by default, and never more than keep_margin
-    assert consistent_choices([sure], DecideConfig(keep_margin=4.0)) == {}
-    assert consistent_choices([sure], replace(settings, sure_margin=6.0)) == {}
 
 
 def test_a_recurring_spun_word_is_restored_the_same_way():
