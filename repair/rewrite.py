@@ -77,6 +77,11 @@ class DecideConfig:
     # score does not see, a term the LM's collocations know; ``--verify lm`` suggestions get nothing
     # here, the reranker reads them with the LM that made them
     term_image_weight: float = 0.0
+    # the thesaurus neighbours' own ranking in context (votes and the fit of both pair tables) puts a
+    # held-out original first about as often as on seen swaps, where the model's log-prob does not:
+    # a candidate ranked r-th among them (from 0) gains neighbour_weight / (1 + r)
+    neighbour_weight: float = 0.0
+    neighbour_beats_keep: bool = True  # False: the neighbours' ranking chooses among candidates, never against keep
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -100,11 +105,13 @@ class Scored:
     lm: float = 0.0  # what ``--rerank lm`` added (kept apart so settings can be re-tuned without the LM)
     context: float = 0.0  # context-fit gain over the spun text with the span hidden (0 for keep)
     term_image: bool = False  # the image its term span came with
+    neighbour: float = 0.0  # 1 / (1 + its rank among the thesaurus neighbours in context); 0 if not one
 
     def rescored(self, settings: "DecideConfig") -> "Scored":
         """The same evidence combined under other decision settings."""
         return replace(self, score=self.model_logp + settings.fit_weight * self.fit + self.lm
-                       + settings.context_weight * self.context + settings.term_image_weight * self.term_image)
+                       + settings.context_weight * self.context + settings.term_image_weight * self.term_image
+                       + settings.neighbour_weight * self.neighbour)
 
 
 @dataclass(frozen=True)
@@ -285,6 +292,7 @@ class CandidateSource:
         ``scored_candidates`` that fit the neighbours best (with their lexicon weight) are kept:
         the model's scoring is the costly part."""
         self.listed = set()
+        self.standing = {}
         if self.lexicon is None and not self.synonyms:
             return []
         limit = self.settings.max_lexicon_candidates
@@ -296,9 +304,10 @@ class CandidateSource:
             found[text.lower()] = max(weight, found.get(text.lower(), 0.0))
         words = phrase.split()
         if self.settings.neighbour_candidates and hasattr(self.lexicon, "neighbours_in_context"):
-            for combo in self.lexicon.neighbours_in_context(words, left or None, right or None,
-                                                            self.settings.neighbour_candidates):
+            for rank, combo in enumerate(self.lexicon.neighbours_in_context(words, left or None, right or None,
+                                                                            self.settings.neighbour_candidates)):
                 found.setdefault(" ".join(combo), NEIGHBOUR_WEIGHT)
+                self.standing.setdefault(" ".join(combo), 1.0 / (1 + rank))
         if len(words) > 1:
             if self.lexicon is None:
                 pass
@@ -314,6 +323,7 @@ class CandidateSource:
         if self.lexicon is not None and hasattr(self.lexicon, "knows"):  # drop misinflections ("affectinging")
             found = {t: w for t, w in found.items() if " " in t or self.lexicon.knows(t)}
         self.listed = set(found)
+        self.standing = {t: v for t, v in self.standing.items() if t in found}
         prior = {t: self.fit(left, t, right) + math.log10(max(w, 1e-6)) for t, w in found.items()}
         return sorted(prior, key=lambda t: -prior[t])[: self.settings.scored_candidates]
 
@@ -809,10 +819,20 @@ class Seq2SeqRewriter:
         self.net = net
         self.reads_context = reads_context  # trained with hidden spans: context_fit means something
         self.codec = codec
+        self.source = CandidateSource(lexicon, decide or DecideConfig(), synonyms)
         self.decide = decide or DecideConfig()
-        self.source = CandidateSource(lexicon, self.decide, synonyms)
         self.batch_windows = batch_windows
         self.reranker = None  # (CausalLMScorer, RerankSettings) with --rerank lm
+
+    @property
+    def decide(self) -> DecideConfig:
+        return self._decide
+
+    @decide.setter
+    def decide(self, settings: DecideConfig) -> None:
+        # the candidate source reads the same settings (how many candidates, which neighbours)
+        self._decide = settings
+        self.source.settings = settings
 
     # ---- building, saving, loading
 
@@ -907,11 +927,12 @@ class Seq2SeqRewriter:
         spans = [s for w in windows for s in w.spans]
         keys = [text[s.start:s.end].lower().strip() for s in spans]
         contexts = [neighbour_words(text, s.start, s.end) for s in spans]
-        options, listed = [], []
+        options, listed, standing = [], [], []
         for s, key, context in zip(spans, keys, contexts):
             found = self.source.candidates(text[s.start:s.end], *context)
             options.append([c for c in dict.fromkeys([*found, *(x.lower() for x in s.suggestions)]) if c != key])
             listed.append(self.source.listed)
+            standing.append(self.source.standing)
         keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam,
                                            [text[s.start:s.end] for s in spans])
         fits = [{} for _ in spans]
@@ -932,7 +953,7 @@ class Seq2SeqRewriter:
                     fit = self.source.fit(left, option, right)
                     gain = fits[k][raw] - spun_fit if raw in fits[k] and spun_fit is not None else 0.0
                     ranked.append(Scored(option, 0.0, lp, fit, option in listed[k], context=gain,
-                                         term_image=option in images))
+                                         term_image=option in images, neighbour=standing[k].get(option, 0.0)))
             decisions.append(Decision(span, keep, tuple(ranked)).rescored(self.decide))
         return decisions
 
@@ -1003,7 +1024,10 @@ def consistent_choices(decisions: Sequence[Decision], settings: DecideConfig) ->
 
 
 def _extra(candidate: Scored, settings: DecideConfig) -> float:
-    return 0.0 if candidate.listed else settings.unlisted_margin
+    extra = 0.0 if candidate.listed else settings.unlisted_margin
+    if not settings.neighbour_beats_keep:
+        extra += settings.neighbour_weight * candidate.neighbour
+    return extra
 
 
 def fix_article(text: str, start: int, original: str, replacement: str) -> tuple[int, str]:

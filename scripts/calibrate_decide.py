@@ -1,22 +1,27 @@
-"""Calibrate the rewriter's keep margin at the level users see: the whole pipeline on dev splits.
+"""Calibrate the rewriter's keep margin and neighbour weight at the level users see: the whole
+pipeline on dev splits.
 
 The rewriter's decision settings were tuned on oracle spans of whole dev documents (the rewriter
 card). Behind the real detector, and in single sentences with one spun term (the term sets), a
-candidate that beats "keep" by a small margin is often a wrong rewrite. Each ``keep_margin`` of the
-grid runs the whole pipeline (detector + rewriter) on an equal sample of every domain of each split,
-spun texts and their clean originals, as ``calibrate_terms.py`` does; detection and candidate scoring
-run once per text, and each margin only decides again. The rule, precision first: among margins that
-keep every domain's clean text at or under ``--limit`` words changed per 1,000, the highest margin
-whose mean edit F0.5 over the splits is within ``--tie`` of the best.
+candidate that beats "keep" by a small margin is often a wrong rewrite; and the model's log-prob
+hardly knows the originals the training spinners never used, where the thesaurus neighbours' own
+ranking in context does (``neighbour_weight``). Each setting of the grid (keep margin x neighbour
+weight) runs the whole pipeline (detector + rewriter) on an equal sample of every domain of each
+split, spun texts and their clean originals, as ``calibrate_terms.py`` does; detection and candidate
+scoring run once per text, and each setting only weighs and decides again. The rule, precision first:
+among settings that keep every domain's clean text at or under ``--limit`` words changed per 1,000,
+the most reserved one (highest keep margin, then lowest neighbour weight) whose mean edit F0.5 over
+the splits is within ``--tie`` of the best.
 
-    python scripts/calibrate_decide.py [--margins 4 5 6 8] [--save]
+    python scripts/calibrate_decide.py [--margins 4 5 6] [--neighbour-weights 0 2 4] [--neighbour-ranks-only] [--save]
 
-``--save`` writes the chosen ``keep_margin`` into the rewriter's ``decide``.
+``--save`` writes the chosen settings (and ``--neighbour-ranks-only``) into the rewriter's ``decide``.
 Never run on ../shared/eval or the test splits.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from dataclasses import asdict, replace
@@ -32,22 +37,26 @@ def arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_pipeline_arguments(parser)
     parser.add_argument("--margins", nargs="+", type=float, default=[4.0, 5.0, 6.0, 8.0])
+    parser.add_argument("--neighbour-weights", nargs="+", type=float, default=None,
+                        help="neighbour weights to try (default: the rewriter's own)")
+    parser.add_argument("--neighbour-ranks-only", action="store_true",
+                        help="the neighbour weight chooses among candidates but never counts against keep")
     parser.add_argument("--tie", type=float, default=0.005, help="mean F0.5 differences this small count as level")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-decide.json"))
     parser.add_argument("--save", action="store_true")
     return parser.parse_args(argv)
 
 
-def remember(component, name: str) -> None:
-    """``component.name`` answers a repeated call from memory: every setting of the grid detects and
-    scores the same texts, and only the decision differs."""
+def remember(component, name: str, then=None) -> None:
+    """``component.name`` answers a repeated call from memory (passed through ``then``, if given):
+    every setting of the grid detects and scores the same texts, and only the decision differs."""
     method, memory = getattr(component, name), {}
 
     def remembered(text, *rest):
         key = (text, *(tuple(r) if isinstance(r, list) else r for r in rest))
         if key not in memory:
             memory[key] = method(text, *rest)
-        return memory[key]
+        return then(memory[key]) if then else memory[key]
 
     setattr(component, name, remembered)
 
@@ -59,34 +68,44 @@ def main(argv=None) -> int:
 
     samples = sample_specs(args.splits, args.per_domain)
     repairer = Repairer.from_pretrained(args.model_dir)
+    rewriter = repairer.rewriter
+    if args.neighbour_ranks_only:
+        rewriter.decide = replace(rewriter.decide, neighbour_beats_keep=False)
+    decide = rewriter.decide
     remember(repairer.detector, "detect")
-    remember(repairer.rewriter, "score_spans")
-    decide = repairer.rewriter.decide
+    remember(rewriter, "score_spans", then=lambda decisions: [d.rescored(rewriter.decide) for d in decisions])
     rows = []
-    for margin in sorted(args.margins):
-        repairer.rewriter.decide = replace(decide, keep_margin=margin)
+    for weight, margin in itertools.product(args.neighbour_weights or [decide.neighbour_weight], sorted(args.margins)):
+        setting = {"keep_margin": margin, "neighbour_weight": weight}
+        rewriter.decide = replace(decide, **setting)
         row = measure(repairer, samples)
         row["mean_f0.5"] = sum(f["f0.5"] for f in row["splits"].values()) / len(row["splits"])
-        rows.append((margin, row))
+        rows.append((setting, row))
         splits = "  ".join(f"{s} F0.5 {f['f0.5']:.3f} P {f['precision']:.3f}" for s, f in row["splits"].items())
-        print(f"keep margin {margin:g}: mean F0.5 {row['mean_f0.5']:.3f}  {splits}  | clean per 1,000 by domain "
+        print(f"{label(setting)}: mean F0.5 {row['mean_f0.5']:.3f}  {splits}  | clean per 1,000 by domain "
               f"{row['clean_per_1k']}", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps([{"keep_margin": m, **r} for m, r in rows], indent=2) + "\n", encoding="utf-8")
+    args.json.write_text(json.dumps([{**s, "neighbour_beats_keep": decide.neighbour_beats_keep, **r} for s, r in rows],
+                                    indent=2) + "\n", encoding="utf-8")
 
-    within = [(m, r) for m, r in rows if max(r["clean_per_1k"].values()) <= args.limit]
+    within = [(s, r) for s, r in rows if max(r["clean_per_1k"].values()) <= args.limit]
     if not within:
-        print(f"no keep margin keeps every domain at or under {args.limit:g} per 1,000", file=sys.stderr)
+        print(f"no setting keeps every domain at or under {args.limit:g} per 1,000", file=sys.stderr)
         return 1
     best = max(r["mean_f0.5"] for _, r in within)
-    margin = max(m for m, r in within if r["mean_f0.5"] >= best - args.tie)
-    print(f"chosen: keep margin {margin:g} (the highest within {args.tie:g} of the best mean F0.5 {best:.3f}, "
+    chosen = max((s for s, r in within if r["mean_f0.5"] >= best - args.tie),
+                 key=lambda s: (s["keep_margin"], -s["neighbour_weight"]))
+    print(f"chosen: {label(chosen)} (the most reserved within {args.tie:g} of the best mean F0.5 {best:.3f}, "
           f"every domain at or under {args.limit:g} clean words changed per 1,000)")
     if args.save:
         models = Path(args.model_dir or default_model_dir())
-        folder = save_component_config(models / "rewriter", {"decide": {**asdict(decide), "keep_margin": margin}})
-        print(f"saved keep_margin {margin:g} into {folder / 'component.json'}")
+        folder = save_component_config(models / "rewriter", {"decide": {**asdict(decide), **chosen}})
+        print(f"saved {label(chosen)} into {folder / 'component.json'}")
     return 0
+
+
+def label(setting: dict) -> str:
+    return f"keep margin {setting['keep_margin']:g}, neighbour weight {setting['neighbour_weight']:g}"
 
 
 if __name__ == "__main__":

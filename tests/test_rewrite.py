@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,27 @@ def test_neighbour_candidates_offer_originals_rarer_than_the_spun_word():
         found = CandidateSource(lexicon, DecideConfig(neighbour_candidates=10)).candidates(spun, left, right)
         assert original not in without
         assert original in found and spun not in found
+
+
+def test_thesaurus_neighbours_carry_their_rank_in_context():
+    """Each neighbour candidate carries its standing among the neighbours in context (1 / (1 + rank)),
+    which ``neighbour_weight`` adds to its score, and with ``neighbour_beats_keep`` off only among
+    the candidates: keep must still be beaten by the model and the fit alone."""
+    from repair.lexicon import Lexicon
+    from repair.rewrite import CandidateSource
+
+    lexicon = Lexicon.load(ROOT / "models" / "lexicon")
+    ranked = [" ".join(c) for c in lexicon.neighbours_in_context(["lengthy"], "the", "run", 10)]
+    source = CandidateSource(lexicon, DecideConfig(neighbour_candidates=10))
+    found = source.candidates("lengthy", "the", "run")
+    assert ranked[0] == "long" and "long" in found
+    assert source.standing["long"] == 1.0 and source.standing.get(ranked[1], 0.5) == 0.5
+    assert set(source.standing) <= source.listed
+    settings = DecideConfig(keep_margin=1.0, neighbour_weight=2.0)
+    span = Span(0, 7, "lengthy", 0.9)
+    keep = Scored("lengthy", 0.0, -2.0, 0.0)
+    candidates = (Scored("long", 0.0, -2.5, 0.0, neighbour=1.0), Scored("extended", 0.0, -2.2, 0.0))
+    decision = Decision(span, keep, candidates).rescored(settings)
+    assert decision.ranked[0].text == "long" and decision.ranked[0].score == -0.5
+    assert consistent_choices([decision], settings)[(0, 7)].text == "long"
+    assert consistent_choices([decision], replace(settings, neighbour_beats_keep=False)) == {}
