@@ -26,6 +26,9 @@ compound spun word by word, half of them established terms (``write_term_sets``)
 ``{split}-paired``: every term sentence followed by its clean original, the real set's shape. With
 ``--train-term-sentences N`` it also writes ``train-terms`` for the detector to learn from: N such
 sentences of train's originals and N clean ones (``train_detector.py --mix train-terms:SHARE``).
+``--lone-only`` derives ``{dev,dev-heldout,test,heldout}-lone``: sentences of each split's spun
+documents, each alone with its own swaps and followed by its clean original (``write_lone_sets``);
+``--train-lone-sentences N`` also writes ``train-lone``, N such sentences of train and N clean ones.
 """
 from __future__ import annotations
 
