@@ -9,11 +9,12 @@ ranking in context does (``neighbour_weight``). Each setting of the grid (keep m
 weight) runs the whole pipeline (detector + rewriter) on an equal sample of every domain of each
 split, spun texts and their clean originals, as ``calibrate_terms.py`` does; detection and candidate
 scoring run once per text, and each setting only weighs and decides again. The rule, precision first:
-among settings that keep every domain's clean text at or under ``--limit`` words changed per 1,000,
+among settings that keep every domain's clean text at or under ``--limit`` words changed per 1,000
+(and with ``--hold-precision`` every split's edit precision within ``--tie`` of the settings as loaded),
 the most reserved one (highest keep margin, then lowest neighbour weight) whose mean edit F0.5 over
 the splits is within ``--tie`` of the best.
 
-    python scripts/calibrate_decide.py [--margins 4 5 6] [--neighbour-weights 0 2 4] [--neighbour-ranks-only] [--save]
+    python scripts/calibrate_decide.py [--margins 4 5 6] [--neighbour-weights 0 2 4] [--neighbour-ranks-only] [--hold-precision] [--save]
 
 ``--save`` writes the chosen settings (and ``--neighbour-ranks-only``) into the rewriter's ``decide``.
 Never run on ../shared/eval or the test splits.
@@ -41,6 +42,9 @@ def arguments(argv=None):
                         help="neighbour weights to try (default: the rewriter's own)")
     parser.add_argument("--neighbour-ranks-only", action="store_true",
                         help="the neighbour weight chooses among candidates but never counts against keep")
+    parser.add_argument("--hold-precision", action="store_true",
+                        help="precision first: a setting must keep every split's edit precision within --tie of "
+                             "the rewriter's settings as loaded (measured first, as the reference)")
     parser.add_argument("--tie", type=float, default=0.005, help="mean F0.5 differences this small count as level")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-decide.json"))
     parser.add_argument("--save", action="store_true")
@@ -69,11 +73,15 @@ def main(argv=None) -> int:
     samples = sample_specs(args.splits, args.per_domain)
     repairer = Repairer.from_pretrained(args.model_dir)
     rewriter = repairer.rewriter
+    remember(repairer.detector, "detect")
+    remember(rewriter, "score_spans", then=lambda decisions: [d.rescored(rewriter.decide) for d in decisions])
+    reference = measure(repairer, samples) if args.hold_precision else None
+    if reference:
+        print("reference (as loaded): " + "  ".join(f"{s} F0.5 {f['f0.5']:.3f} P {f['precision']:.3f}"
+                                                     for s, f in reference["splits"].items()), flush=True)
     if args.neighbour_ranks_only:
         rewriter.decide = replace(rewriter.decide, neighbour_beats_keep=False)
     decide = rewriter.decide
-    remember(repairer.detector, "detect")
-    remember(rewriter, "score_spans", then=lambda decisions: [d.rescored(rewriter.decide) for d in decisions])
     rows = []
     for weight, margin in itertools.product(args.neighbour_weights or [decide.neighbour_weight], sorted(args.margins)):
         setting = {"keep_margin": margin, "neighbour_weight": weight}
@@ -88,15 +96,21 @@ def main(argv=None) -> int:
     args.json.write_text(json.dumps([{**s, "neighbour_beats_keep": decide.neighbour_beats_keep, **r} for s, r in rows],
                                     indent=2) + "\n", encoding="utf-8")
 
-    within = [(s, r) for s, r in rows if max(r["clean_per_1k"].values()) <= args.limit]
+    def holds_precision(row: dict) -> bool:
+        return not reference or all(row["splits"][split]["precision"] >= figures["precision"] - args.tie
+                                    for split, figures in reference["splits"].items())
+
+    within = [(s, r) for s, r in rows if max(r["clean_per_1k"].values()) <= args.limit and holds_precision(r)]
     if not within:
-        print(f"no setting keeps every domain at or under {args.limit:g} per 1,000", file=sys.stderr)
+        print(f"no setting keeps every domain at or under {args.limit:g} per 1,000"
+              + (" and every split's edit precision" if reference else ""), file=sys.stderr)
         return 1
     best = max(r["mean_f0.5"] for _, r in within)
     chosen = max((s for s, r in within if r["mean_f0.5"] >= best - args.tie),
                  key=lambda s: (s["keep_margin"], -s["neighbour_weight"]))
     print(f"chosen: {label(chosen)} (the most reserved within {args.tie:g} of the best mean F0.5 {best:.3f}, "
-          f"every domain at or under {args.limit:g} clean words changed per 1,000)")
+          f"every domain at or under {args.limit:g} clean words changed per 1,000"
+          + (", every split's edit precision held)" if reference else ")"))
     if args.save:
         models = Path(args.model_dir or default_model_dir())
         folder = save_component_config(models / "rewriter", {"decide": {**asdict(decide), **chosen}})
