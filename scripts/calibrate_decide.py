@@ -10,7 +10,8 @@ weight) runs the whole pipeline (detector + rewriter) on an equal sample of ever
 split, spun texts and their clean originals, as ``calibrate_terms.py`` does; detection and candidate
 scoring run once per text, and each setting only weighs and decides again. The rule, precision first:
 among settings that keep every domain's clean text at or under ``--limit`` words changed per 1,000
-(and with ``--hold-precision`` every split's edit precision within ``--tie`` of the settings as loaded),
+(and with ``--hold-precision`` every split's edit precision within ``--tie`` of the settings as loaded,
+and a mean F0.5 no lower than theirs),
 the most reserved one (highest keep margin, then lowest neighbour weight) whose mean edit F0.5 over
 the splits is within ``--tie`` of the best.
 
@@ -97,8 +98,14 @@ def main(argv=None) -> int:
                                     indent=2) + "\n", encoding="utf-8")
 
     def holds_precision(row: dict) -> bool:
-        return not reference or all(row["splits"][split]["precision"] >= figures["precision"] - args.tie
-                                    for split, figures in reference["splits"].items())
+        """No split's edit precision below the settings as loaded, and no lower mean F0.5 either: the tie
+        band below the best must not reach under what is shipped."""
+        if not reference:
+            return True
+        reference_mean = sum(f["f0.5"] for f in reference["splits"].values()) / len(reference["splits"])
+        return row["mean_f0.5"] >= reference_mean and all(
+            row["splits"][split]["precision"] >= figures["precision"] - args.tie
+            for split, figures in reference["splits"].items())
 
     within = [(s, r) for s, r in rows if max(r["clean_per_1k"].values()) <= args.limit and holds_precision(r)]
     if not within:
