@@ -306,8 +306,9 @@ class CandidateSource:
         if self.settings.neighbour_candidates and hasattr(self.lexicon, "neighbours_in_context"):
             for rank, combo in enumerate(self.lexicon.neighbours_in_context(words, left or None, right or None,
                                                                             self.settings.neighbour_candidates)):
-                found.setdefault(" ".join(combo), NEIGHBOUR_WEIGHT)
-                self.standing.setdefault(" ".join(combo), 1.0 / (1 + rank))
+                text = " ".join(combo)
+                found.setdefault(text, NEIGHBOUR_WEIGHT)
+                self.standing.setdefault(text, 1.0 / (1 + rank))
         if len(words) > 1:
             if self.lexicon is None:
                 pass
@@ -819,8 +820,9 @@ class Seq2SeqRewriter:
         self.net = net
         self.reads_context = reads_context  # trained with hidden spans: context_fit means something
         self.codec = codec
-        self.source = CandidateSource(lexicon, decide or DecideConfig(), synonyms)
-        self.decide = decide or DecideConfig()
+        decide = decide or DecideConfig()
+        self.source = CandidateSource(lexicon, decide, synonyms)
+        self.decide = decide
         self.batch_windows = batch_windows
         self.reranker = None  # (CausalLMScorer, RerankSettings) with --rerank lm
 

@@ -758,8 +758,7 @@ def lone_sentences(record: dict) -> list[dict]:
         shift_at_a = shift
         while index < len(edits) and edits[index]["spun_start"] < b:
             edit = edits[index]
-            if edit["spun_start"] < a or edit["spun_end"] > b:
-                straddles = True
+            straddles = straddles or edit["spun_end"] > b  # one that began before ``a`` set ``reach`` already
             inside.append(edit)
             reach = max(reach, edit["spun_end"])
             shift += (edit["orig_end"] - edit["orig_start"]) - (edit["spun_end"] - edit["spun_start"])

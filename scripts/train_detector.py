@@ -105,9 +105,16 @@ def arguments(argv=None):
     return parser.parse_args(argv)
 
 
-def parse_mixes(args) -> list[tuple[float, list[dict]]]:
-    """``--mix SPLIT:SHARE`` as (share, records), checked before training starts."""
-    mixes = []
+def file_id(data: Path, split: str) -> str:
+    """Which build of a split's file a run read: its path and size (checkpoints and the card keep it)."""
+    path = (data / f"{split}.jsonl.gz").resolve()
+    return f"{path}:{path.stat().st_size}"
+
+
+def parse_mixes(args) -> tuple[list[tuple[float, list[dict]]], list[str]]:
+    """``--mix SPLIT:SHARE`` as (share, records), checked before training starts, and each mixed
+    file's ``file_id`` with its share, for the record of the run."""
+    mixes, ids = [], []
     for item in args.mix:
         name, _, share = item.rpartition(":")
         try:
@@ -117,9 +124,10 @@ def parse_mixes(args) -> list[tuple[float, list[dict]]]:
         if not name or not 0.0 < value < 1.0:
             fail(f"--mix wants SPLIT:SHARE with 0 < SHARE < 1 (got {item!r})")
         mixes.append((value, read_split(args.data, name)))
+        ids.append(f"{file_id(args.data, name)}@{share}")
     if sum(share for share, _ in mixes) >= 1.0:
         fail("--mix shares must add up to less than 1 (train supplies the rest)")
-    return mixes
+    return mixes, ids
 
 
 def mixed_record(mixes: list[tuple[float, list[dict]]], rng: random.Random) -> dict | None:
@@ -211,19 +219,13 @@ def main(argv=None) -> int:
     base_lrs = [args.lr, args.head_lr]
 
     train = read_split(args.data, "train")
-    mixes = parse_mixes(args)
+    mixes, mix_ids = parse_mixes(args)
     order = list(range(len(train)))
     random.Random(args.seed).shuffle(order)
     args.runs.mkdir(parents=True, exist_ok=True)
     checkpoint_path = args.runs / "checkpoint.pt"
     step, position, elapsed, epoch = 0, 0, 0.0, 0
-    train_path = (args.data / "train.jsonl.gz").resolve()
-    data_id = f"{train_path}:{train_path.stat().st_size}"
-    mix_ids = []  # which build of each --mix file a segment read, and its share (as data_id for train)
-    for item in args.mix:
-        name, _, share = item.rpartition(":")
-        mix_path = (args.data / f"{name}.jsonl.gz").resolve()
-        mix_ids.append(f"{mix_path}:{mix_path.stat().st_size}@{share}")
+    data_id = file_id(args.data, "train")
     history: list[dict] = []  # one entry per run segment, for the model card
     if checkpoint_path.is_file() and not args.fresh:
         saved = torch.load(checkpoint_path, map_location=args.device, weights_only=False)
