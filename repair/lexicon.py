@@ -118,6 +118,12 @@ class Lexicon:
             table[fields[0]] = {w2: float(p) for w2, p in zip(fields[1::2], fields[2::2])}
         return table
 
+    @functools.cached_property
+    def _thesaurus_terms(self) -> frozenset[str]:
+        """"w1 w2" for the two-word terms MyThes (WordNet) lists; absent in lexicons built before it."""
+        path = self.folder / "terms.tsv.gz"
+        return frozenset(" ".join(fields) for fields in self._rows("terms.tsv.gz")) if path.is_file() else frozenset()
+
     def _rows(self, name: str) -> Iterator[list[str]]:
         with gzip.open(self.folder / name, "rt", encoding="utf-8") as handle:
             for line in handle:
@@ -179,6 +185,10 @@ class Lexicon:
             google = self._normalised_bigram_logp(w1, w2, BACKOFF)
             return google if learned is None else max(google, learned)
         return learned
+
+    def is_thesaurus_term(self, w1: str, w2: str) -> bool:
+        """Whether ``w1 w2`` (both normalised) is an established two-word term of the thesaurus."""
+        return f"{w1} {w2}" in self._thesaurus_terms
 
     def fit(self, left: str | None, candidate: str, right: str | None, unseen: float = BACKOFF) -> float:
         """log10 P(candidate, right | left): how well ``candidate`` (word or phrase) fits

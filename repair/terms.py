@@ -44,6 +44,14 @@ class TermSettings:
     # the terms paper mills mangle are such compounds, while "greatly stimulated" or "lightly taxed"
     # are ordinary prose whose neighbours make common phrases ("greatly increased")
     compounds_only: bool = False
+    # the strength a two-word term of the thesaurus counts as where neither table holds it (None: the
+    # thesaurus's terms are not read): WordNet's compounds ("amino acid") are established terms that
+    # the 2006 web bigrams and the LM's context-free collocations often lack
+    thesaurus_terms: float | None = None
+    # the tagger's spin a word needs where only the thesaurus knows its image as a term (None: min_spin):
+    # WordNet also lists many plain compounds ("final cause", "main course") that ordinary prose is one
+    # synonym away from
+    thesaurus_min_spin: float | None = None
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -53,7 +61,11 @@ class TermSettings:
     def signature(self) -> str:
         both = "" if self.both_min_strength is None else f"/both>={self.both_min_strength:g}"
         compounds = "/nc" if self.compounds_only else ""
-        return f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}@{self.min_spin:g}"
+        thesaurus = "" if self.thesaurus_terms is None else f"/th{self.thesaurus_terms:g}"
+        if self.thesaurus_terms is not None and self.thesaurus_min_spin is not None:
+            thesaurus += f":{self.thesaurus_min_spin:g}"
+        return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}"
+                f"@{self.min_spin:g}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class TermImage:
     end: int
     image: str
     strength: float  # log10 P(w2 | w1) of the image pair
+    thesaurus_only: bool = False  # only the thesaurus's terms make the image a strong enough pair
 
 
 class TermImages:
@@ -79,30 +92,39 @@ class TermImages:
         """The best image of each adjacent pair of content words that neither table knows."""
         found = []
         for (a, a_word), (b, b_word) in _adjacent_pairs(text):
-            if self.lexicon.known_pair_logp(a_word, b_word) is not None:
+            if self.pair_strength(a_word, b_word) is not None:
                 continue
             if self.settings.compounds_only and not reads_as_compound(a_word, b_word):
                 continue
             best = None
             for which, (word, other) in enumerate(((a_word, b_word), (b_word, a_word))):
-                for image, strength in self._images_of(word, other, image_first=which == 0):
+                for image, strength, thesaurus_only in self._images_of(word, other, image_first=which == 0):
                     if best is None or strength > best[2]:
-                        best = ((a, b)[which], image, strength)
+                        best = ((a, b)[which], image, strength, thesaurus_only)
             if best is None and self.settings.both_min_strength is not None:
                 for image, strength in self._images_of_both(a_word, b_word):
                     if best is None or strength > best[2]:
-                        best = ((a[0], b[1]), image, strength)
+                        best = ((a[0], b[1]), image, strength, False)
             if best is not None:
-                (start, end), image, strength = best
-                found.append(TermImage(start, end, image, strength))
+                (start, end), image, strength, thesaurus_only = best
+                found.append(TermImage(start, end, image, strength, thesaurus_only))
         return found
 
-    def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float]]:
+    def pair_strength(self, w1: str, w2: str) -> float | None:
+        """log10 P(w2 | w1) where a table knows the pair, or the thesaurus term's strength where the
+        settings read the thesaurus's terms; None for a pair nobody knows."""
+        known = self.lexicon.known_pair_logp(w1, w2)
+        if self.settings.thesaurus_terms is not None and self.lexicon.is_thesaurus_term(w1, w2):
+            return self.settings.thesaurus_terms if known is None else max(known, self.settings.thesaurus_terms)
+        return known
+
+    def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float, bool]]:
         for image in self._usable_neighbours(word):
             pair = (image, other) if image_first else (other, image)
-            strength = self.lexicon.known_pair_logp(*pair)
+            strength = self.pair_strength(*pair)
             if strength is not None and strength >= self.settings.min_strength:
-                yield image, strength
+                known = self.lexicon.known_pair_logp(*pair)
+                yield image, strength, known is None or known < self.settings.min_strength
 
     def _usable_neighbours(self, word: str) -> dict[str, int]:
         if word not in self._neighbours:
@@ -121,18 +143,22 @@ class TermImages:
         for image in self._usable_neighbours(first):
             for image_second in self.lexicon.known_pairs_from(image):
                 if image_second in seconds:
-                    strength = self.lexicon.known_pair_logp(image, image_second)
+                    strength = self.pair_strength(image, image_second)
                     if strength >= self.settings.both_min_strength:
                         yield f"{image} {image_second}", strength
 
     def extend(self, text: str, spans: Sequence[Span], scores: Sequence = ()) -> list[Span]:
         """``spans`` and a span for each term image that overlaps none of them, in text order;
-        with word ``scores`` (the tagger's), a word needs ``min_spin``."""
+        with word ``scores`` (the tagger's), a word needs ``min_spin`` (``thesaurus_min_spin`` where only
+        the thesaurus's terms vouch for its image)."""
         added = []
         for found in self.images(text):
             inside = [w.spin for w in scores if found.start <= w.start < found.end]
             word_spin = max(inside) if inside else (0.0 if scores else 1.0)
-            if word_spin < self.settings.min_spin or overlaps_any(found, spans) or overlaps_any(found, added):
+            floor = self.settings.min_spin
+            if found.thesaurus_only and self.settings.thesaurus_min_spin is not None:
+                floor = self.settings.thesaurus_min_spin
+            if word_spin < floor or overlaps_any(found, spans) or overlaps_any(found, added):
                 continue
             # the span keeps the tagger's own spin as its score, as the vouch's do: the stage adds evidence
             # for what the word was, not confidence that the tagger lacked

@@ -22,6 +22,7 @@ Output (deterministic: sorted, fixed gzip mtime):
   heads.tsv.gz     original \t total votes over all its substitutes (channel = votes / total)
   words.tsv.gz     term \t zipf \t google unigram count (blank if none)
   bigrams.tsv.gz   w1 \t w2 \t google count   (pruned by count and to the vocabulary)
+  terms.tsv.gz     w1 \t w2: the two-word terms MyThes (WordNet) lists as headwords
   component.json   {"type": "lexicon", ...settings and counts}
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from repair.lexicon import channel_score  # noqa: E402  (one definition for build and load)
+from repair.spinner import FUNCTION_WORDS  # noqa: E402
 
 MYTHES = Path("/usr/share/mythes/th_en_US_v2.dat")
 GOOGLE_TOTAL = 1_024_908_267_229  # tokens behind wordsegment's counts (Norvig's corpus)
@@ -96,6 +98,43 @@ def read_mythes() -> dict[str, set[str]]:
                 if keep_term(term) and term != head:
                     thesaurus[head].add(term)
     return thesaurus
+
+
+def read_thesaurus_terms() -> list[tuple[str, str]]:
+    """The two-word terms MyThes lists as headwords ("amino acid", "signal detection"), both words
+    plain content words: WordNet's established compounds, most of which neither the 2006 Google
+    bigrams nor the LM's collocations hold, and the kind of term paper mills spin word by word."""
+    terms = set()
+    if not MYTHES.is_file():
+        return []
+    with open(MYTHES, encoding="utf-8", errors="replace") as handle:
+        handle.readline()  # encoding line
+        for line in handle:
+            if line.startswith("("):
+                continue
+            words = line.split("|")[0].split(" ")
+            if (len(words) == 2 and all(w.isalpha() and w.isascii() and w.islower() for w in words)
+                    and not FUNCTION_WORDS.intersection(words)):
+                terms.add((words[0], words[1]))
+    return sorted(terms)
+
+
+def write_thesaurus_terms(out: Path) -> int:
+    terms = read_thesaurus_terms()
+    _write_gz(out / "terms.tsv.gz", (f"{a}\t{b}" for a, b in terms))
+    return len(terms)
+
+
+def add_thesaurus_terms(out: Path) -> dict:
+    """Write only ``terms.tsv.gz`` into a lexicon built before it, leaving every other table as it
+    is (a whole rebuild would also need the LM's collocations distilled again)."""
+    config_path = out / "component.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["counts"]["thesaurus_terms"] = write_thesaurus_terms(out)
+    tmp = config_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, config_path)
+    return {"thesaurus_terms": config["counts"]["thesaurus_terms"]}
 
 
 def read_google_counts() -> tuple[dict[str, int], dict[tuple[str, str], int]]:
@@ -234,6 +273,7 @@ def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_o
     _write_gz(out / "words.tsv.gz", (
         f"{t}\t{freq.term(t):.2f}\t{google.get(t, '')}" for t in sorted(vocabulary | phrases)))
     _write_gz(out / "bigrams.tsv.gz", (f"{a}\t{b}\t{c}" for (a, b), c in sorted(bigrams.items())))
+    thesaurus_terms = write_thesaurus_terms(out)
     settings = {
         "max_candidates": max_candidates,
         "min_bigram_count": min_bigram,
@@ -252,6 +292,7 @@ def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_o
         "neighbour_pairs": sum(len(v) for v in neighbours.values()),
         "moby_headwords": len(moby),
         "mythes_headwords": len(mythes),
+        "thesaurus_terms": thesaurus_terms,
     }
     config = {
         "type": "lexicon",
@@ -315,8 +356,13 @@ def main(argv=None) -> int:
     parser.add_argument("--min-original-zipf", type=float, default=3.0, help="drop originals rarer than this")
     parser.add_argument("--max-neighbours", type=int, default=100, help="thesaurus neighbours kept per word")
     parser.add_argument("--min-neighbour-zipf", type=float, default=2.0, help="drop neighbours rarer than this")
+    parser.add_argument("--terms-only", action="store_true",
+                        help="add terms.tsv.gz to the lexicon in --out and change nothing else")
     args = parser.parse_args(argv)
     try:
+        if args.terms_only:
+            print(json.dumps(add_thesaurus_terms(args.out)))
+            return 0
         summary = build(args.out, args.max_candidates, args.min_bigram, args.top_words, args.min_original_zipf,
                         args.max_neighbours, args.min_neighbour_zipf)
     except (OSError, ImportError) as error:

@@ -55,6 +55,11 @@ GRID = (
     # both words swapped, under the shipped floor (stop 35)
     (T(min_strength=-1.5, min_spin=0.05, both_min_strength=-1.0), 8.0),
     (T(min_strength=-1.5, min_spin=0.05, both_min_strength=-0.5), 8.0),
+    # the thesaurus's own two-word terms (WordNet's compounds) count as known pairs (stop 38)
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0), 4.0),
+    (T(min_strength=-1.5, min_spin=0.05, thesaurus_terms=-1.0), 4.0),
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05), 4.0),
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.1), 4.0),
 )
 
 

@@ -94,3 +94,59 @@ def test_the_shipped_models_restore_a_spun_term_and_leave_the_clean_one():
     assert result.repaired == "She paid with her credit card at the shop."
     assert "|terms:" in result.signature
     assert repairer.repair("She paid with her credit card at the shop.").edits == ()
+
+
+def test_the_thesaurus_terms_count_as_known_pairs_only_where_the_settings_read_them(terms):
+    lexicon = terms.lexicon
+    assert lexicon.is_thesaurus_term("heart", "attack") and not lexicon.is_thesaurus_term("heart", "assault")
+    spun = "The patient suffered a heart assault last year."
+    # "heart attack" is too rare a pair in the tables' own figures to be an image at -1.5 ...
+    assert TermImages(lexicon, TermSettings(min_strength=-1.5)).images(spun) == []
+    # ... but the thesaurus lists it as a term
+    reading = TermImages(lexicon, TermSettings(min_strength=-1.5, thesaurus_terms=-1.0))
+    assert [(spun[i.start:i.end], i.image, i.strength) for i in reading.images(spun)] == [("assault", "attack", -1.0)]
+    # a written pair that is itself a thesaurus term is not spun, and a stronger table figure is kept
+    assert reading.images("The patient suffered a heart attack last year.") == []
+    assert reading.pair_strength("nervous", "system") == lexicon.known_pair_logp("nervous", "system") > -1.0
+    assert TermSettings(min_strength=-1.5, thesaurus_terms=-1.0, min_spin=0.02).signature == ">=-1.5/v1/z0/th-1@0.02"
+
+
+def test_a_lexicon_built_before_the_terms_table_has_no_thesaurus_terms(tmp_path):
+    for table in LEXICON.iterdir():
+        if table.name != "terms.tsv.gz":
+            (tmp_path / table.name).symlink_to(table)
+    assert not Lexicon(tmp_path).is_thesaurus_term("heart", "attack")
+
+
+def test_the_terms_table_keeps_two_word_terms_of_content_words(tmp_path, monkeypatch):
+    import gzip
+    import json
+    import sys
+
+    sys.path.insert(0, str(LEXICON.parent.parent / "scripts"))
+    import build_lexicon
+
+    mythes = tmp_path / "th_en_US_v2.dat"
+    mythes.write_text("UTF-8\nheart attack|1\n(noun)|coronary|attack (generic term)\nHague Convention|1\n(noun)|treaty\n"
+                      "out of order|1\n(adj)|broken\nin fact|1\n(adv)|actually\nsea level|1\n(noun)|level\n"
+                      "attack|1\n(noun)|onslaught\n", encoding="utf-8")
+    monkeypatch.setattr(build_lexicon, "MYTHES", mythes)
+    (tmp_path / "lexicon").mkdir()
+    (tmp_path / "lexicon" / "component.json").write_text(json.dumps({"type": "lexicon", "counts": {}}))
+    assert build_lexicon.main(["--out", str(tmp_path / "lexicon"), "--terms-only"]) == 0
+    with gzip.open(tmp_path / "lexicon" / "terms.tsv.gz", "rt") as handle:
+        assert handle.read().splitlines() == ["heart\tattack", "sea\tlevel"]
+    config = json.loads((tmp_path / "lexicon" / "component.json").read_text())
+    assert config["counts"]["thesaurus_terms"] == 2
+
+
+def test_images_only_the_thesaurus_vouches_for_can_need_a_higher_tagger_floor(terms):
+    text = "The patient suffered a heart assault. She paid with her credit menu."
+    settings = TermSettings(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.1)
+    reading = TermImages(terms.lexicon, settings)
+    assert [(i.image, i.thesaurus_only) for i in reading.images(text)] == [("attack", True), ("card", False)]
+    unsure = _scores_for(text, lambda w: 0.05 if w in ("assault", "menu") else 0.001)
+    assert [s.suggestions for s in reading.extend(text, [], unsure)] == [("card",)]
+    surer = _scores_for(text, lambda w: 0.2 if w in ("assault", "menu") else 0.001)
+    assert [s.suggestions for s in reading.extend(text, [], surer)] == [("attack",), ("card",)]
+    assert settings.signature == ">=-1.5/v1/z0/th-1:0.1@0.02"
