@@ -150,3 +150,15 @@ def test_images_only_the_thesaurus_vouches_for_can_need_a_higher_tagger_floor(te
     surer = _scores_for(text, lambda w: 0.2 if w in ("assault", "menu") else 0.001)
     assert [s.suggestions for s in reading.extend(text, [], surer)] == [("attack",), ("card",)]
     assert settings.signature == ">=-1.5/v1/z0/th-1:0.1@0.02"
+
+
+def test_the_shipped_models_restore_a_term_only_the_thesaurus_knows_well():
+    from repair import Repairer
+
+    repairer = Repairer.from_pretrained()
+    assert "/th" in repairer.detector.terms.settings.signature
+    assert not TermImages(repairer.detector.terms.lexicon, TermSettings(min_strength=-1.5)).images(
+        "rising ocean level")  # the pair tables alone know "sea level" too weakly
+    spun = "Coastal towns worry about rising ocean level each winter."
+    assert repairer.repair(spun).repaired == "Coastal towns worry about rising sea level each winter."
+    assert repairer.repair("Coastal towns worry about rising sea level each winter.").edits == ()
