@@ -120,7 +120,7 @@ class Lexicon:
 
     @functools.cached_property
     def _thesaurus_terms(self) -> frozenset[str]:
-        """"w1 w2" for the two-word terms MyThes (WordNet) lists; absent in lexicons built before it."""
+        """Each two-word term MyThes (WordNet) lists, as "w1 w2"; none in lexicons built before the table."""
         path = self.folder / "terms.tsv.gz"
         return frozenset(" ".join(fields) for fields in self._rows("terms.tsv.gz")) if path.is_file() else frozenset()
 

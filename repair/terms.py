@@ -8,7 +8,8 @@ the evidence and the likely original, so a span found here carries it as its sug
 
 Precision comes from the settings (calibrated on dev and dev-heldout by
 ``scripts/calibrate_terms.py``): the image must be a strong pair (``min_strength``, log10 P(w2 | w1)),
-the written pair must be unknown to both tables, the neighbour must be linked by ``min_votes``
+the written pair must be unknown to both tables (and, with ``thesaurus_terms``, not a two-word term
+of WordNet, which then also count as known pairs), the neighbour must be linked by ``min_votes``
 thesaurus statements and be at least ``min_zipf_gain`` more frequent than the written word (a
 spinner trades the plain word of a term for a rarer synonym), and the tagger must not call the word
 clean (``min_spin``). Only one word of a pair is replaced: images that replace both words find
@@ -89,7 +90,7 @@ class TermImages:
         self._neighbours: dict[str, dict[str, int]] = {}  # word -> the neighbours these settings let be images
 
     def images(self, text: str) -> list[TermImage]:
-        """The best image of each adjacent pair of content words that neither table knows."""
+        """The best image of each adjacent pair of content words that nobody knows (``pair_strength``)."""
         found = []
         for (a, a_word), (b, b_word) in _adjacent_pairs(text):
             if self.pair_strength(a_word, b_word) is not None:
@@ -113,7 +114,9 @@ class TermImages:
     def pair_strength(self, w1: str, w2: str) -> float | None:
         """log10 P(w2 | w1) where a table knows the pair, or the thesaurus term's strength where the
         settings read the thesaurus's terms; None for a pair nobody knows."""
-        known = self.lexicon.known_pair_logp(w1, w2)
+        return self._with_thesaurus(w1, w2, self.lexicon.known_pair_logp(w1, w2))
+
+    def _with_thesaurus(self, w1: str, w2: str, known: float | None) -> float | None:
         if self.settings.thesaurus_terms is not None and self.lexicon.is_thesaurus_term(w1, w2):
             return self.settings.thesaurus_terms if known is None else max(known, self.settings.thesaurus_terms)
         return known
@@ -121,9 +124,9 @@ class TermImages:
     def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float, bool]]:
         for image in self._usable_neighbours(word):
             pair = (image, other) if image_first else (other, image)
-            strength = self.pair_strength(*pair)
+            known = self.lexicon.known_pair_logp(*pair)
+            strength = self._with_thesaurus(*pair, known)
             if strength is not None and strength >= self.settings.min_strength:
-                known = self.lexicon.known_pair_logp(*pair)
                 yield image, strength, known is None or known < self.settings.min_strength
 
     def _usable_neighbours(self, word: str) -> dict[str, int]:
