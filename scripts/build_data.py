@@ -26,6 +26,8 @@ compound spun word by word, half of them established terms (``write_term_sets``)
 ``{split}-paired``: every term sentence followed by its clean original, the real set's shape. With
 ``--train-term-sentences N`` it also writes ``train-terms`` for the detector to learn from: N such
 sentences of train's originals and N clean ones (``train_detector.py --mix train-terms:SHARE``).
+``--terms-only --wordnet-terms`` derives ``{dev,dev-heldout,test,heldout}-wnterms`` instead: the same with
+WordNet's two-word terms as the terms spun.
 ``--lone-only`` derives ``{dev,dev-heldout,test,heldout}-lone``: sentences of each split's spun
 documents, each alone with its own swaps and followed by its clean original (``write_lone_sets``);
 ``--train-lone-sentences N`` also writes ``train-lone``, N such sentences of train and N clean ones.
@@ -628,7 +630,8 @@ TERM_SET_WORDS = (8, 60)  # words in a carrier sentence
 ESTABLISHED_TERM = -2.5
 
 
-def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, train_sentences: int = 0) -> dict:
+def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, train_sentences: int = 0,
+                    wordnet: bool = False) -> dict:
     """``{dev,dev-heldout,test,heldout}-terms.jsonl.gz``: single sentences of each split's originals,
     each with one noun compound spun word by word by that split's term spinners
     (``Spinner.spin_term``), the way paper mills leave a term here and there.
@@ -643,7 +646,13 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
     With ``train_sentences``, also ``train-terms.jsonl.gz`` from train's originals and train's spinners
     for the detector to learn from: that many spun sentences drawn the same way, and as many clean
     sentences of the same originals beside them (profile ``clean``), so that a single sentence is
-    not a sign of spin by itself."""
+    not a sign of spin by itself.
+
+    With ``wordnet``, ``{split}-wnterms.jsonl.gz`` instead (no paired sets, no train set): the term spun
+    is a two-word term of WordNet (``Lexicon.is_thesaurus_term``) found in the sentence, whatever its
+    part of speech, halved the same way by whether the pair tables know it. Paper mills mangle
+    established terms, and both words of one often; the noun compounds of our sources are mostly
+    terms of their own manuals that WordNet lacks."""
     from repair.lexicon import Lexicon, normalise
 
     lexicon = Lexicon.load(lexicon_dir)
@@ -654,14 +663,21 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
         strengths = [lexicon.known_pair_logp(a, b) for a, b in zip(words, words[1:])]
         return all(s is not None and s >= ESTABLISHED_TERM for s in strengths)
 
+    def wordnet_spans(sentence: str) -> list[tuple[int, int]]:
+        words = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[a-z]+", sentence)]
+        return [(a[0], b[1]) for a, b in zip(words, words[1:])
+                if sentence[a[1]:b[0]] == " " and lexicon.is_thesaurus_term(a[2], b[2])]
+
     counts = {}
     plan = [(split, per_split, 0) for split in TERM_SET_SPLITS]
-    if train_sentences:
+    if train_sentences and not wordnet:
         plan.append(("train", train_sentences, train_sentences))
+    suffix = "wnterms" if wordnet else "terms"
     for split, wanted, clean_wanted in plan:
-        rng = random.Random(f"{seed}|terms|{split}")
+        rng = random.Random(f"{seed}|{suffix}|{split}")
         pools, clean = _term_pools(out / f"{split}.jsonl.gz", split, rng, tools, known,
-                                   clean_share=0.5 if clean_wanted else 0.0)
+                                   clean_share=0.5 if clean_wanted else 0.0,
+                                   spans_of=wordnet_spans if wordnet else None, suffix=suffix)
         chosen = []
         for pool in pools.values():
             rng.shuffle(pool)
@@ -669,8 +685,8 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
         rng.shuffle(clean)
         chosen.extend(clean[:clean_wanted])
         chosen.sort(key=lambda r: r["id"])
-        write_checked_records(out / f"{split}-terms.jsonl.gz", chosen)
-        if split in TERM_SET_SPLITS:
+        write_checked_records(out / f"{split}-{suffix}.jsonl.gz", chosen)
+        if split in TERM_SET_SPLITS and not wordnet:
             write_paired_set(out / f"{split}-paired.jsonl.gz", chosen)
         counts[split] = {"known": min(len(pools[True]), wanted // 2), "unknown": min(len(pools[False]), wanted // 2),
                          "clean": min(len(clean), clean_wanted),
@@ -692,10 +708,11 @@ def write_paired_set(path: Path, term_records: list[dict]) -> None:
 
 
 def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", known,
-                clean_share: float = 0.0) -> tuple[dict, list]:
+                clean_share: float = 0.0, spans_of=None, suffix: str = "terms") -> tuple[dict, list]:
     """Every usable sentence of ``path``'s originals with one of its terms spun, pooled by whether the
     term is established; with ``clean_share``, that share of those sentences is left clean instead
-    (a list of its own), so clean and spun sentences come from the same text."""
+    (a list of its own), so clean and spun sentences come from the same text. ``spans_of(sentence)``
+    finds the terms (default: the noun compounds of up to three words a term spinner goes through)."""
     from repair.chunks import sentence_ends
     from repair.spinner import term_spans
 
@@ -712,7 +729,8 @@ def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", kn
                 if sentence in seen or not TERM_SET_WORDS[0] <= len(sentence.split()) <= TERM_SET_WORDS[1]:
                     continue
                 seen.add(sentence)
-                terms = [(s, e) for s, e in term_spans(sentence) if len(sentence[s:e].split()) <= 3]
+                terms = (spans_of(sentence) if spans_of else
+                         [(s, e) for s, e in term_spans(sentence) if len(sentence[s:e].split()) <= 3])
                 if not terms:
                     continue
                 start, end = rng.choice(terms)
@@ -724,7 +742,7 @@ def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", kn
 
                 def term_record(kind: str, profile: str, spun: str, edits: list) -> dict:
                     return {"id": f"{record['id']}~{kind}{number}", "domain": record["domain"],
-                            "split": f"{split}-terms", "profile": profile, "original": sentence, "spun": spun,
+                            "split": f"{split}-{suffix}", "profile": profile, "original": sentence, "spun": spun,
                             "edits": edits}
                 # no draw without a clean share: the eval term sets keep the random stream they were built with
                 if clean_share and rng.random() < clean_share:
@@ -853,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lone-sentences", type=int, default=400, help="spun sentences per *-lone set")
     parser.add_argument("--train-lone-sentences", type=int, default=0,
                         help="with --lone-only, also write train-lone: this many spun and as many clean sentences of train")
+    parser.add_argument("--wordnet-terms", action="store_true",
+                        help="with --terms-only, write the *-wnterms sets instead: WordNet's two-word terms spun")
     parser.add_argument("--lexicon", default="models/lexicon", help="tables that say which terms are known (--terms-only)")
     args = parser.parse_args(argv)
     if args.sparse_only:
@@ -877,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"build_data: --terms-only needs {', '.join(missing)} in {args.out}: build them first", file=sys.stderr)
             return 2
         print(json.dumps(write_term_sets(Path(args.out), args.seed, args.term_sentences, Path(args.lexicon),
-                                         train_sentences=args.train_term_sentences)))
+                                         train_sentences=args.train_term_sentences, wordnet=args.wordnet_terms)))
         return 0
     if args.profiles:
         try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -251,6 +252,39 @@ def test_term_sets_hold_one_spun_term_per_sentence(built, tmp_path):
                 for edit in edits:
                     word = edit["original"].lower().split()[-1]
                     assert ({word} | {lemma for options in getAllLemmas(word).values() for lemma in options}) & heldout
+
+
+TERM_PARAGRAPHS = [
+    "The doctor said that high blood pressure raises the risk of a heart attack in older patients. She "
+    "told the town that regular exercise and less salt would help most people.",
+    "Rising sea level threatens the coastal towns, and the stock market fell when the storm report came "
+    "out. Officials promised new funds for the harbour walls before the winter.",
+    "Many families now pay with a credit card at the weekly market, and the real estate agents in the "
+    "region say that prices have climbed for three years in a row.",
+]
+
+
+def test_wordnet_term_sets_spin_a_two_word_term_of_wordnet(tmp_path):
+    from repair.lexicon import Lexicon
+
+    sources = [build_data.SourceDoc(f"toy/{n}", "news", tuple((TERM_PARAGRAPHS[n % 3:] + TERM_PARAGRAPHS[:n % 3]) * 2))
+               for n in range(40)]
+    build_data.build(tmp_path, seed=7, sources=sources, train_docs=30, eval_docs=10, log=lambda m: None)
+    lexicon_dir = Path(__file__).resolve().parent.parent / "models" / "lexicon"
+    counts = build_data.write_term_sets(tmp_path, 7, per_split=20, lexicon_dir=lexicon_dir, wordnet=True)
+    lexicon = Lexicon.load(lexicon_dir)
+    assert not list(tmp_path.glob("*-terms.jsonl.gz")) and not list(tmp_path.glob("*-paired.jsonl.gz"))
+    assert sum(c["known"] + c["unknown"] for c in counts.values())
+    for split in build_data.TERM_SET_SPLITS:
+        for record in read(tmp_path / f"{split}-wnterms.jsonl.gz"):
+            build_data.check_record(record)
+            assert record["split"] == f"{split}-wnterms" and 1 <= len(record["edits"]) <= 2
+            # the spun words are one or both words of a two-word term WordNet lists, in the original
+            words = [m for m in re.finditer(r"[a-z]+", record["original"])]
+            first = min(e["orig_start"] for e in record["edits"])
+            last = max(e["orig_end"] for e in record["edits"])
+            assert any(a.start() <= first and last <= b.end() and lexicon.is_thesaurus_term(a.group(0), b.group(0))
+                       for a, b in zip(words, words[1:]))
 
 
 def test_train_term_sentences_pair_spun_and_clean_sentences_of_train(built, tmp_path):
