@@ -99,16 +99,16 @@ class TermImages:
                 continue
             best = None
             for which, (word, other) in enumerate(((a_word, b_word), (b_word, a_word))):
+                start, end = (a, b)[which]
                 for image, strength, thesaurus_only in self._images_of(word, other, image_first=which == 0):
-                    if best is None or strength > best[2]:
-                        best = ((a, b)[which], image, strength, thesaurus_only)
+                    if best is None or strength > best.strength:
+                        best = TermImage(start, end, image, strength, thesaurus_only)
             if best is None and self.settings.both_min_strength is not None:
                 for image, strength in self._images_of_both(a_word, b_word):
-                    if best is None or strength > best[2]:
-                        best = ((a[0], b[1]), image, strength, False)
+                    if best is None or strength > best.strength:
+                        best = TermImage(a[0], b[1], image, strength)
             if best is not None:
-                (start, end), image, strength, thesaurus_only = best
-                found.append(TermImage(start, end, image, strength, thesaurus_only))
+                found.append(best)
         return found
 
     def pair_strength(self, w1: str, w2: str) -> float | None:

@@ -128,12 +128,12 @@ def write_thesaurus_terms(out: Path) -> int:
 def add_thesaurus_terms(out: Path) -> dict:
     """Write only ``terms.tsv.gz`` into a lexicon built before it, leaving every other table as it
     is (a whole rebuild would also need the LM's collocations distilled again)."""
+    from repair.textio import write_text_atomic
+
     config_path = out / "component.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["counts"]["thesaurus_terms"] = write_thesaurus_terms(out)
-    tmp = config_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, config_path)
+    write_text_atomic(config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
     return {"thesaurus_terms": config["counts"]["thesaurus_terms"]}
 
 
