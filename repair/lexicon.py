@@ -119,6 +119,16 @@ class Lexicon:
         return table
 
     @functools.cached_property
+    def _corpus_pairs(self) -> dict[str, tuple[float, float]]:
+        """"w1 w2" -> (log10 P(w2 | w1), log10 P(w1 | w2)) counted in our own train documents
+        (scripts/build_corpus_pairs.py); none in lexicons built before the table."""
+        path = self.folder / "corpus_pairs.tsv.gz"
+        if not path.is_file():
+            return {}
+        return {f"{w1} {w2}": (float(forward), float(backward))
+                for w1, w2, forward, backward, _ in self._rows("corpus_pairs.tsv.gz")}
+
+    @functools.cached_property
     def _thesaurus_terms(self) -> frozenset[str]:
         """Each two-word term MyThes (WordNet) lists, as "w1 w2"; none in lexicons built before the table."""
         path = self.folder / "terms.tsv.gz"
@@ -185,6 +195,11 @@ class Lexicon:
             google = self._normalised_bigram_logp(w1, w2, BACKOFF)
             return google if learned is None else max(google, learned)
         return learned
+
+    def corpus_pair_logp(self, w1: str, w2: str) -> tuple[float, float] | None:
+        """(log10 P(w2 | w1), log10 P(w1 | w2)) where our train documents use the pair often enough to
+        count, else None; both words normalised already."""
+        return self._corpus_pairs.get(f"{w1} {w2}")
 
     def is_thesaurus_term(self, w1: str, w2: str) -> bool:
         """Whether ``w1 w2`` (both normalised) is an established two-word term of the thesaurus."""

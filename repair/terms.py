@@ -18,6 +18,7 @@ more real terms but also turn ordinary pairs into terms ("true reform" -> "stand
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -31,6 +32,10 @@ WORD = re.compile(r"[A-Za-z]+")
 SAME_STEM = 5
 SOURCE = "term"  # Span.source of what this stage finds
 OPENERS = " \t\"“("
+# how a corpus pair's two conditional probabilities make one strength (TermSettings.corpus_pairs)
+CORPUS_STRENGTH = {"forward": lambda both: both[0], "either": max}
+# the sources that can make an image strong enough, the most trusted first (TermImage.vouched_by)
+VOUCHERS = ("tables", "corpus", "thesaurus")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class TermSettings:
     # WordNet also lists many plain compounds ("final cause", "main course") that ordinary prose is one
     # synonym away from
     thesaurus_min_spin: float | None = None
+    # pairs our own train documents use (the lexicon's corpus_pairs) also count as known, at log10 P(w2 | w1)
+    # ("forward", as the other tables) or at the higher of both directions ("either": "forest" in the
+    # manuals is nearly always "random forest", while "random" is followed by many words); None: not read
+    corpus_pairs: str | None = None
+    # the tagger's spin a word needs where only the corpus pairs make its image strong enough (None: min_spin)
+    corpus_min_spin: float | None = None
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -65,7 +76,10 @@ class TermSettings:
         thesaurus = "" if self.thesaurus_terms is None else f"/th{self.thesaurus_terms:g}"
         if self.thesaurus_terms is not None and self.thesaurus_min_spin is not None:
             thesaurus += f":{self.thesaurus_min_spin:g}"
-        return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}"
+        corpus = "" if self.corpus_pairs is None else f"/corpus-{self.corpus_pairs}"
+        if self.corpus_pairs is not None and self.corpus_min_spin is not None:
+            corpus += f":{self.corpus_min_spin:g}"
+        return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}"
                 f"@{self.min_spin:g}")
 
 
@@ -78,7 +92,9 @@ class TermImage:
     end: int
     image: str
     strength: float  # log10 P(w2 | w1) of the image pair
-    thesaurus_only: bool = False  # only the thesaurus's terms make the image a strong enough pair
+    # what makes the image a strong enough pair: "tables" (the Google bigrams or the LM's collocations),
+    # else "corpus" (our own documents) or "thesaurus" (its two-word terms), each with its own tagger floor
+    vouched_by: str = "tables"
 
 
 class TermImages:
@@ -88,11 +104,13 @@ class TermImages:
         self.lexicon = lexicon
         self.settings = settings
         self._neighbours: dict[str, dict[str, int]] = {}  # word -> the neighbours these settings let be images
+        own = {"thesaurus": settings.thesaurus_min_spin, "corpus": settings.corpus_min_spin}
+        self._floors = {source: settings.min_spin if own.get(source) is None else own[source] for source in VOUCHERS}
 
     def images(self, text: str) -> list[TermImage]:
         """The best image of each adjacent pair of content words that nobody knows (``pair_strength``)."""
         found = []
-        for (a, a_word), (b, b_word) in _adjacent_pairs(text):
+        for (a, a_word), (b, b_word) in adjacent_pairs(text):
             if self.pair_strength(a_word, b_word) is not None:
                 continue
             if self.settings.compounds_only and not reads_as_compound(a_word, b_word):
@@ -100,9 +118,9 @@ class TermImages:
             best = None
             for which, (word, other) in enumerate(((a_word, b_word), (b_word, a_word))):
                 start, end = (a, b)[which]
-                for image, strength, thesaurus_only in self._images_of(word, other, image_first=which == 0):
+                for image, strength, vouched_by in self._images_of(word, other, image_first=which == 0):
                     if best is None or strength > best.strength:
-                        best = TermImage(start, end, image, strength, thesaurus_only)
+                        best = TermImage(start, end, image, strength, vouched_by)
             if best is None and self.settings.both_min_strength is not None:
                 for image, strength in self._images_of_both(a_word, b_word):
                     if best is None or strength > best.strength:
@@ -114,20 +132,31 @@ class TermImages:
     def pair_strength(self, w1: str, w2: str) -> float | None:
         """log10 P(w2 | w1) where a table knows the pair, or the thesaurus term's strength where the
         settings read the thesaurus's terms; None for a pair nobody knows."""
-        return self._with_thesaurus(w1, w2, self.lexicon.known_pair_logp(w1, w2))
+        strengths = self._strengths(w1, w2)
+        return max(strengths.values()) if strengths else None
 
-    def _with_thesaurus(self, w1: str, w2: str, known: float | None) -> float | None:
+    def _strengths(self, w1: str, w2: str) -> dict[str, float]:
+        """What each source the settings read says of the pair's strength, for the sources that know it."""
+        found = {}
+        known = self.lexicon.known_pair_logp(w1, w2)
+        if known is not None:
+            found["tables"] = known
+        if self.settings.corpus_pairs is not None:
+            counted = self.lexicon.corpus_pair_logp(w1, w2)
+            if counted is not None:
+                found["corpus"] = CORPUS_STRENGTH[self.settings.corpus_pairs](counted)
         if self.settings.thesaurus_terms is not None and self.lexicon.is_thesaurus_term(w1, w2):
-            return self.settings.thesaurus_terms if known is None else max(known, self.settings.thesaurus_terms)
-        return known
+            found["thesaurus"] = self.settings.thesaurus_terms
+        return found
 
-    def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float, bool]]:
+    def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float, str]]:
+        """(image, strength, the first source in VOUCHERS that alone makes it strong enough)."""
         for image in self._usable_neighbours(word):
-            pair = (image, other) if image_first else (other, image)
-            known = self.lexicon.known_pair_logp(*pair)
-            strength = self._with_thesaurus(*pair, known)
-            if strength is not None and strength >= self.settings.min_strength:
-                yield image, strength, known is None or known < self.settings.min_strength
+            strengths = self._strengths(*((image, other) if image_first else (other, image)))
+            for source in VOUCHERS:
+                if strengths.get(source, -math.inf) >= self.settings.min_strength:
+                    yield image, max(strengths.values()), source
+                    break
 
     def _usable_neighbours(self, word: str) -> dict[str, int]:
         if word not in self._neighbours:
@@ -158,9 +187,7 @@ class TermImages:
         for found in self.images(text):
             inside = [w.spin for w in scores if found.start <= w.start < found.end]
             word_spin = max(inside) if inside else (0.0 if scores else 1.0)
-            floor = self.settings.min_spin
-            if found.thesaurus_only and self.settings.thesaurus_min_spin is not None:
-                floor = self.settings.thesaurus_min_spin
+            floor = self._floors[found.vouched_by]
             if word_spin < floor or overlaps_any(found, spans) or overlaps_any(found, added):
                 continue
             # the span keeps the tagger's own spin as its score, as the vouch's do: the stage adds evidence
@@ -182,7 +209,7 @@ def reads_as_compound(first: str, second: str) -> bool:
         not before or "NOUN" in before or "ADJ" in before or ("VERB" in before and first.endswith(("ing", "ed"))))
 
 
-def _adjacent_pairs(text: str) -> Iterator[tuple[tuple[tuple[int, int], str], tuple[tuple[int, int], str]]]:
+def adjacent_pairs(text: str) -> Iterator[tuple[tuple[tuple[int, int], str], tuple[tuple[int, int], str]]]:
     """Pairs of content words joined by one space, each as ((start, end), normalised word).
     Names (capitalised inside a sentence) and words joined to others by hyphens or apostrophes
     are skipped: neither table knows them as terms."""

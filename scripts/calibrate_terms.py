@@ -60,6 +60,13 @@ GRID = (
     (T(min_strength=-1.5, min_spin=0.05, thesaurus_terms=-1.0), 4.0),
     (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05), 4.0),
     (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.1), 4.0),
+    # pairs our own train documents use count as known too (stop 39)
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="forward"), 4.0),
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either"), 4.0),
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
+       corpus_min_spin=0.05), 4.0),
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
+       corpus_min_spin=0.1), 4.0),
 )
 
 

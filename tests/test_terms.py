@@ -144,7 +144,7 @@ def test_images_only_the_thesaurus_vouches_for_can_need_a_higher_tagger_floor(te
     text = "The patient suffered a heart assault. She paid with her credit menu."
     settings = TermSettings(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.1)
     reading = TermImages(terms.lexicon, settings)
-    assert [(i.image, i.thesaurus_only) for i in reading.images(text)] == [("attack", True), ("card", False)]
+    assert [(i.image, i.vouched_by) for i in reading.images(text)] == [("attack", "thesaurus"), ("card", "tables")]
     unsure = _scores_for(text, lambda w: 0.05 if w in ("assault", "menu") else 0.001)
     assert [s.suggestions for s in reading.extend(text, [], unsure)] == [("card",)]
     surer = _scores_for(text, lambda w: 0.2 if w in ("assault", "menu") else 0.001)
@@ -162,3 +162,75 @@ def test_the_shipped_models_restore_a_term_only_the_thesaurus_knows_well():
     spun = "Coastal towns worry about rising ocean level each winter."
     assert repairer.repair(spun).repaired == "Coastal towns worry about rising sea level each winter."
     assert repairer.repair("Coastal towns worry about rising sea level each winter.").edits == ()
+
+
+def _lexicon_with_corpus_pairs(folder: Path, rows: list[str]) -> Lexicon:
+    import gzip
+
+    for table in LEXICON.iterdir():
+        if table.name != "corpus_pairs.tsv.gz":
+            (folder / table.name).symlink_to(table)
+    with gzip.open(folder / "corpus_pairs.tsv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("".join(row + "\n" for row in rows))
+    return Lexicon(folder)
+
+
+def test_pairs_our_documents_use_count_as_known_only_where_the_settings_read_them(tmp_path):
+    # "random forest" is in neither pair table; in our documents "forest" nearly always follows "random"
+    lexicon = _lexicon_with_corpus_pairs(tmp_path, ["random\tforest\t-1.69\t-0.96\t15"])
+    assert lexicon.known_pair_logp("random", "forest") is None
+    assert lexicon.corpus_pair_logp("random", "forest") == (-1.69, -0.96)
+    assert lexicon.corpus_pair_logp("forest", "random") is None
+    spun = "The model is a random woodland of shallow trees."
+    base = dict(min_strength=-1.5, min_spin=0.02)
+    assert TermImages(lexicon, TermSettings(**base)).images(spun) == []
+    # read forward (as the other tables are) the pair is too weak an image at -1.5 ...
+    assert TermImages(lexicon, TermSettings(**base, corpus_pairs="forward")).images(spun) == []
+    # ... read in either direction it is strong enough
+    either = TermImages(lexicon, TermSettings(**base, corpus_pairs="either"))
+    assert [(spun[i.start:i.end], i.image, i.strength, i.vouched_by) for i in either.images(spun)] == [
+        ("woodland", "forest", -0.96, "corpus")]
+    # such an image can need a higher tagger floor of its own
+    unsure = _scores_for(spun, lambda w: 0.03 if w == "woodland" else 0.001)
+    assert [s.suggestions for s in either.extend(spun, [], unsure)] == [("forest",)]
+    careful = TermImages(lexicon, TermSettings(**base, corpus_pairs="either", corpus_min_spin=0.05))
+    assert careful.extend(spun, [], unsure) == []
+    assert careful.settings.signature == ">=-1.5/v1/z0/corpus-either:0.05@0.02"
+    # the written term itself is known, so not spun
+    assert either.images("The model is a random forest of shallow trees.") == []
+    assert TermSettings(**base, corpus_pairs="either").signature == ">=-1.5/v1/z0/corpus-either@0.02"
+
+
+def test_a_lexicon_built_before_the_corpus_table_counts_no_pairs(tmp_path):
+    for table in LEXICON.iterdir():
+        if table.name != "corpus_pairs.tsv.gz":
+            (tmp_path / table.name).symlink_to(table)
+    lexicon = Lexicon(tmp_path)
+    assert lexicon.corpus_pair_logp("standard", "deviation") is None
+    reading = TermImages(lexicon, TermSettings(min_strength=-1.5, corpus_pairs="either"))
+    assert reading.pair_strength("random", "forest") is None
+
+
+def test_the_corpus_table_counts_train_documents_only_in_both_directions(tmp_path, monkeypatch):
+    import gzip
+    import json
+    import sys
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(LEXICON.parent.parent / "scripts"))
+    import build_corpus_pairs
+
+    train = SimpleNamespace(id="a", domain="science", paragraphs=(
+        "We fit a random forest. A random forest votes. Trees vote in a random order.",
+        "The random forest of the random forest, a random forest-like model."))
+    held = SimpleNamespace(id="b", domain="science", paragraphs=("A neural network. A neural network. A neural network.",))
+    monkeypatch.setattr(build_corpus_pairs.build_data, "load_sources", lambda moby, domains: [train, held])
+    monkeypatch.setattr(build_corpus_pairs.build_data, "split_of", lambda doc_id, seed: "train" if doc_id == "a" else "test")
+    (tmp_path / "component.json").write_text(json.dumps({"type": "lexicon", "counts": {}, "sources": {}}))
+    assert build_corpus_pairs.main(["--lexicon", str(tmp_path), "--min-count", "3"]) == 0
+    with gzip.open(tmp_path / "corpus_pairs.tsv.gz", "rt") as handle:
+        rows = handle.read().splitlines()
+    # "random" 6 times, "forest" 5 times (the one glued by a hyphen is not a pair); "neural network" is not train's
+    assert rows == ["random\tforest\t-0.18\t-0.10\t4"]
+    config = json.loads((tmp_path / "component.json").read_text())
+    assert config["counts"]["corpus_pairs"] == 1 and "science 1" in config["sources"]["corpus_pairs"]
