@@ -176,12 +176,12 @@ def _lexicon_with_corpus_pairs(folder: Path, rows: list[str]) -> Lexicon:
 
 
 def test_pairs_our_documents_use_count_as_known_only_where_the_settings_read_them(tmp_path):
-    # "random forest" is in neither pair table; in our documents "forest" nearly always follows "random"
-    lexicon = _lexicon_with_corpus_pairs(tmp_path, ["random\tforest\t-1.69\t-0.96\t15"])
-    assert lexicon.known_pair_logp("random", "forest") is None
-    assert lexicon.corpus_pair_logp("random", "forest") == (-1.69, -0.96)
-    assert lexicon.corpus_pair_logp("forest", "random") is None
-    spun = "The model is a random woodland of shallow trees."
+    # "package manager" is in neither pair table; in our manuals "manager" mostly follows "package"
+    lexicon = _lexicon_with_corpus_pairs(tmp_path, ["package\tmanager\t-1.69\t-0.96\t15"])
+    assert lexicon.known_pair_logp("package", "manager") is None
+    assert lexicon.corpus_pair_logp("package", "manager") == (-1.69, -0.96)
+    assert lexicon.corpus_pair_logp("manager", "package") is None
+    spun = "Install it with the package commandant of your system."
     base = dict(min_strength=-1.5, min_spin=0.02)
     assert TermImages(lexicon, TermSettings(**base)).images(spun) == []
     # read forward (as the other tables are) the pair is too weak an image at -1.5 ...
@@ -189,15 +189,15 @@ def test_pairs_our_documents_use_count_as_known_only_where_the_settings_read_the
     # ... read in either direction it is strong enough
     either = TermImages(lexicon, TermSettings(**base, corpus_pairs="either"))
     assert [(spun[i.start:i.end], i.image, i.strength, i.vouched_by) for i in either.images(spun)] == [
-        ("woodland", "forest", -0.96, "corpus")]
+        ("commandant", "manager", -0.96, "corpus")]
     # such an image can need a higher tagger floor of its own
-    unsure = _scores_for(spun, lambda w: 0.03 if w == "woodland" else 0.001)
-    assert [s.suggestions for s in either.extend(spun, [], unsure)] == [("forest",)]
+    unsure = _scores_for(spun, lambda w: 0.03 if w == "commandant" else 0.001)
+    assert [s.suggestions for s in either.extend(spun, [], unsure)] == [("manager",)]
     careful = TermImages(lexicon, TermSettings(**base, corpus_pairs="either", corpus_min_spin=0.05))
     assert careful.extend(spun, [], unsure) == []
     assert careful.settings.signature == ">=-1.5/v1/z0/corpus-either:0.05@0.02"
     # the written term itself is known, so not spun
-    assert either.images("The model is a random forest of shallow trees.") == []
+    assert either.images("Install it with the package manager of your system.") == []
     assert TermSettings(**base, corpus_pairs="either").signature == ">=-1.5/v1/z0/corpus-either@0.02"
 
 
@@ -208,7 +208,7 @@ def test_a_lexicon_built_before_the_corpus_table_counts_no_pairs(tmp_path):
     lexicon = Lexicon(tmp_path)
     assert lexicon.corpus_pair_logp("standard", "deviation") is None
     reading = TermImages(lexicon, TermSettings(min_strength=-1.5, corpus_pairs="either"))
-    assert reading.pair_strength("random", "forest") is None
+    assert reading.pair_strength("package", "manager") is None
 
 
 def test_the_corpus_table_counts_train_documents_only_in_both_directions(tmp_path, monkeypatch):
@@ -221,8 +221,8 @@ def test_the_corpus_table_counts_train_documents_only_in_both_directions(tmp_pat
     import build_corpus_pairs
 
     train = SimpleNamespace(id="a", domain="science", paragraphs=(
-        "We fit a random forest. A random forest votes. Trees vote in a random order.",
-        "The random forest of the random forest, a random forest-like model."))
+        "Use a package manager. A package manager installs. Managers install the package first.",
+        "The package manager of the package manager, a package manager-like tool."))
     held = SimpleNamespace(id="b", domain="science", paragraphs=("A neural network. A neural network. A neural network.",))
     monkeypatch.setattr(build_corpus_pairs.build_data, "load_sources", lambda moby, domains: [train, held])
     monkeypatch.setattr(build_corpus_pairs.build_data, "split_of", lambda doc_id, seed: "train" if doc_id == "a" else "test")
@@ -230,7 +230,19 @@ def test_the_corpus_table_counts_train_documents_only_in_both_directions(tmp_pat
     assert build_corpus_pairs.main(["--lexicon", str(tmp_path), "--min-count", "3"]) == 0
     with gzip.open(tmp_path / "corpus_pairs.tsv.gz", "rt") as handle:
         rows = handle.read().splitlines()
-    # "random" 6 times, "forest" 5 times (the one glued by a hyphen is not a pair); "neural network" is not train's
-    assert rows == ["random\tforest\t-0.18\t-0.10\t4"]
+    # "package" 6 times, "manager" 5 times (the one glued by a hyphen is not a pair); "neural network" is not train's
+    assert rows == ["package\tmanager\t-0.18\t-0.10\t4"]
     config = json.loads((tmp_path / "component.json").read_text())
     assert config["counts"]["corpus_pairs"] == 1 and "science 1" in config["sources"]["corpus_pairs"]
+
+
+def test_the_shipped_models_restore_a_term_only_our_documents_know():
+    from repair import Repairer
+
+    repairer = Repairer.from_pretrained()
+    assert "/corpus-" in repairer.detector.terms.settings.signature
+    lexicon = repairer.detector.terms.lexicon
+    assert lexicon.known_pair_logp("package", "manager") is None and not lexicon.is_thesaurus_term("package", "manager")
+    spun = "The manual explains the package commandant in detail."
+    assert repairer.repair(spun).repaired == "The manual explains the package manager in detail."
+    assert repairer.repair("The manual explains the package manager in detail.").edits == ()
