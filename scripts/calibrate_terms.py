@@ -67,6 +67,11 @@ GRID = (
        corpus_min_spin=0.05), 4.0),
     (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
        corpus_min_spin=0.1), 4.0),
+    # the shipped stop-39 setting with a heavier image weight in the rewriter
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
+       corpus_min_spin=0.1), 6.0),
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
+       corpus_min_spin=0.1), 8.0),
 )
 
 
