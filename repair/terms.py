@@ -59,8 +59,8 @@ class TermSettings:
     # synonym away from
     thesaurus_min_spin: float | None = None
     # pairs our own train documents use (the lexicon's corpus_pairs) also count as known, at log10 P(w2 | w1)
-    # ("forward", as the other tables) or at the higher of both directions ("either": "forest" in the
-    # manuals is nearly always "random forest", while "random" is followed by many words); None: not read
+    # ("forward", as the other tables) or at the higher of both directions ("either": "endings" in the
+    # manuals nearly always follows "line", while "line" is followed by many words); None: not read
     corpus_pairs: str | None = None
     # the tagger's spin a word needs where only the corpus pairs make its image strong enough (None: min_spin)
     corpus_min_spin: float | None = None

