@@ -2,8 +2,8 @@
 
 The lexicon's pair tables are the 2006 Google web bigrams (pruned at 100,000 occurrences) and the
 causal LM's context-free collocations. Both miss most technical terms: "package manager", "design
-matrix" and "line endings" are in neither (lexicon card, stop 39). The reference manuals, guides and speeches ``scripts/build_data.py`` reads use such
-terms over and over. This script counts, in the documents of the **train** split only (so dev, test
+matrix" and "line endings" are in neither (lexicon card, stop 39). The reference manuals, guides and
+speeches ``scripts/build_data.py`` reads use such terms over and over. This script counts, in the documents of the **train** split only (so dev, test
 and the held-out sets keep measuring something), every pair of adjacent content words the term-image
 stage would read (``repair.terms.adjacent_pairs``), and keeps those seen ``--min-count`` times or
 more with both conditional probabilities:
