@@ -130,8 +130,8 @@ class TermImages:
         return found
 
     def pair_strength(self, w1: str, w2: str) -> float | None:
-        """log10 P(w2 | w1) where a table knows the pair, or the thesaurus term's strength where the
-        settings read the thesaurus's terms; None for a pair nobody knows."""
+        """The strongest figure any source the settings read gives the pair (``_strengths``: the tables'
+        log10 P(w2 | w1), our documents' counts, the thesaurus term's strength); None for a pair nobody knows."""
         strengths = self._strengths(w1, w2)
         return max(strengths.values()) if strengths else None
 
@@ -181,8 +181,8 @@ class TermImages:
 
     def extend(self, text: str, spans: Sequence[Span], scores: Sequence = ()) -> list[Span]:
         """``spans`` and a span for each term image that overlaps none of them, in text order;
-        with word ``scores`` (the tagger's), a word needs ``min_spin`` (``thesaurus_min_spin`` where only
-        the thesaurus's terms vouch for its image)."""
+        with word ``scores`` (the tagger's), a word needs the floor of what vouches for its image (``min_spin``
+        for the tables, ``corpus_min_spin`` or ``thesaurus_min_spin`` where only those do, if set)."""
         added = []
         for found in self.images(text):
             inside = [w.spin for w in scores if found.start <= w.start < found.end]

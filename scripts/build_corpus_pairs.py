@@ -35,25 +35,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 import build_data  # noqa: E402
-from build_lexicon import _write_gz  # noqa: E402
+from build_lexicon import record_added_table, write_gz  # noqa: E402
 
 from repair.lexicon import normalise  # noqa: E402
 from repair.terms import adjacent_pairs  # noqa: E402
-from repair.textio import write_text_atomic  # noqa: E402
 
 WORD = re.compile(r"[A-Za-z]+")
 DOMAINS = ("speech", "fiction", "technical", "glossary", "science")
 
 
-def count_pairs(docs, seed: int) -> tuple[collections.Counter, collections.Counter, int]:
-    """Pair counts and word counts over the train-split documents; also how many were read."""
+def count_pairs(docs, seed: int) -> tuple[collections.Counter, collections.Counter, collections.Counter]:
+    """Pair counts and word counts over the train-split documents, and how many were read by domain."""
     pairs: collections.Counter = collections.Counter()
     words: collections.Counter = collections.Counter()
-    read = 0
+    read: collections.Counter = collections.Counter()
     for doc in docs:
         if build_data.split_of(doc.id, seed) != "train":
             continue
-        read += 1
+        read[doc.domain] += 1
         for paragraph in doc.paragraphs:
             words.update(normalise(w) for w in WORD.findall(paragraph))
             pairs.update((a, b) for (_, a), (_, b) in adjacent_pairs(paragraph))
@@ -83,16 +82,11 @@ def main(argv=None) -> int:
         return 2
     pairs, words, read = count_pairs(docs, args.seed)
     rows = list(table_rows(pairs, words, args.min_count))
-    _write_gz(args.lexicon / "corpus_pairs.tsv.gz", rows)
-    config_path = args.lexicon / "component.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["counts"]["corpus_pairs"] = len(rows)
-    by_domain = collections.Counter(d.domain for d in docs if build_data.split_of(d.id, args.seed) == "train")
-    config["sources"]["corpus_pairs"] = (
+    write_gz(args.lexicon / "corpus_pairs.tsv.gz", rows)
+    record_added_table(args.lexicon, "corpus_pairs", len(rows), (
         f"train split (seed {args.seed}) of build_data's sources, pairs seen >= {args.min_count} times: "
-        + ", ".join(f"{domain} {n}" for domain, n in sorted(by_domain.items())) + " documents")
-    write_text_atomic(config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
-    print(json.dumps({"documents": read, "words": sum(words.values()), "pairs": len(rows),
+        + ", ".join(f"{domain} {n}" for domain, n in sorted(read.items())) + " documents"))
+    print(json.dumps({"documents": sum(read.values()), "words": sum(words.values()), "pairs": len(rows),
                       "seconds": round(time.time() - started, 1)}))
     return 0
 

@@ -121,20 +121,29 @@ def read_thesaurus_terms() -> list[tuple[str, str]]:
 
 def write_thesaurus_terms(out: Path) -> int:
     terms = read_thesaurus_terms()
-    _write_gz(out / "terms.tsv.gz", (f"{a}\t{b}" for a, b in terms))
+    write_gz(out / "terms.tsv.gz", (f"{a}\t{b}" for a, b in terms))
     return len(terms)
 
 
 def add_thesaurus_terms(out: Path) -> dict:
     """Write only ``terms.tsv.gz`` into a lexicon built before it, leaving every other table as it
     is (a whole rebuild would also need the LM's collocations distilled again)."""
+    count = write_thesaurus_terms(out)
+    record_added_table(out, "thesaurus_terms", count)
+    return {"thesaurus_terms": count}
+
+
+def record_added_table(out: Path, name: str, count: int, source: str | None = None) -> None:
+    """Enter a table written into an already built lexicon in its ``component.json``: its count and,
+    if given, its source; every other setting stays as it is."""
     from repair.textio import write_text_atomic
 
     config_path = out / "component.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["counts"]["thesaurus_terms"] = write_thesaurus_terms(out)
+    config["counts"][name] = count
+    if source is not None:
+        config["sources"][name] = source
     write_text_atomic(config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
-    return {"thesaurus_terms": config["counts"]["thesaurus_terms"]}
 
 
 def read_google_counts() -> tuple[dict[str, int], dict[tuple[str, str], int]]:
@@ -265,14 +274,14 @@ def build(out: Path, max_candidates: int, min_bigram: int, top_words: int, min_o
     neighbours = thesaurus_neighbours(votes, freq, max_neighbours, min_neighbour_zipf)
 
     out.mkdir(parents=True, exist_ok=True)
-    _write_gz(out / "reverse.tsv.gz", (
+    write_gz(out / "reverse.tsv.gz", (
         "\t".join([s] + [f"{h}\t{v}" for h, v in table[s]]) for s in sorted(table)))
-    _write_gz(out / "neighbours.tsv.gz", (
+    write_gz(out / "neighbours.tsv.gz", (
         "\t".join([w] + [f"{n}\t{v}" for n, v in neighbours[w]]) for w in sorted(neighbours)))
-    _write_gz(out / "heads.tsv.gz", (f"{h}\t{mass[h]}" for h in used_heads))
-    _write_gz(out / "words.tsv.gz", (
+    write_gz(out / "heads.tsv.gz", (f"{h}\t{mass[h]}" for h in used_heads))
+    write_gz(out / "words.tsv.gz", (
         f"{t}\t{freq.term(t):.2f}\t{google.get(t, '')}" for t in sorted(vocabulary | phrases)))
-    _write_gz(out / "bigrams.tsv.gz", (f"{a}\t{b}\t{c}" for (a, b), c in sorted(bigrams.items())))
+    write_gz(out / "bigrams.tsv.gz", (f"{a}\t{b}\t{c}" for (a, b), c in sorted(bigrams.items())))
     thesaurus_terms = write_thesaurus_terms(out)
     settings = {
         "max_candidates": max_candidates,
@@ -336,7 +345,7 @@ def _version(package: str) -> str:
     return f"{package} {version(package)}"
 
 
-def _write_gz(path: Path, lines) -> None:
+def write_gz(path: Path, lines) -> None:
     """Write through a temporary file so that a failed build never leaves half a table."""
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9, mtime=0, filename="") as handle:
