@@ -110,13 +110,18 @@ class Lexicon:
     def _collocations(self) -> dict[str, dict[str, float]]:
         """w1 -> {w2: log10 P(w2 | w1)} distilled from the causal LM (scripts/build_collocations.py);
         absent in lexicons built before it: then ranking uses the Google bigrams alone."""
-        path = self.folder / "collocations.tsv.gz"
-        if not path.is_file():
+        return self._collocation_table("collocations.tsv.gz")
+
+    @functools.cached_property
+    def _paper_collocations(self) -> dict[str, dict[str, float]]:
+        """The same, with the LM reading w1 as a paper's sentence goes on (build_collocations.py --prefix);
+        none in lexicons built before the table."""
+        return self._collocation_table("paper_collocations.tsv.gz")
+
+    def _collocation_table(self, name: str) -> dict[str, dict[str, float]]:
+        if not (self.folder / name).is_file():
             return {}
-        table = {}
-        for fields in self._rows("collocations.tsv.gz"):
-            table[fields[0]] = {w2: float(p) for w2, p in zip(fields[1::2], fields[2::2])}
-        return table
+        return {fields[0]: {w2: float(p) for w2, p in zip(fields[1::2], fields[2::2])} for fields in self._rows(name)}
 
     @functools.cached_property
     def _corpus_pairs(self) -> dict[str, tuple[float, float]]:
@@ -200,6 +205,11 @@ class Lexicon:
         """(log10 P(w2 | w1), log10 P(w1 | w2)) where our train documents use the pair often enough to
         count, else None; both words normalised already."""
         return self._corpus_pairs.get(f"{w1} {w2}")
+
+    def paper_pair_logp(self, w1: str, w2: str) -> float | None:
+        """log10 P(w2 | w1) where the LM reading a paper's register knows the pair, else None; both
+        words normalised already."""
+        return self._paper_collocations.get(w1, {}).get(w2)
 
     def is_thesaurus_term(self, w1: str, w2: str) -> bool:
         """Whether ``w1 w2`` (both normalised) is an established two-word term of the thesaurus."""

@@ -32,10 +32,11 @@ WORD = re.compile(r"[A-Za-z]+")
 SAME_STEM = 5
 SOURCE = "term"  # Span.source of what this stage finds
 OPENERS = " \t\"“("
+ZIPF_PER_BILLION = 9  # zipf - 9 = log10 of a word's probability
 # how a corpus pair's two conditional probabilities make one strength (TermSettings.corpus_pairs)
 CORPUS_STRENGTH = {"forward": lambda both: both[0], "either": max}
 # the sources that can make an image strong enough, the most trusted first (TermImage.vouched_by)
-VOUCHERS = ("tables", "corpus", "thesaurus")
+VOUCHERS = ("tables", "corpus", "paper", "thesaurus")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,16 @@ class TermSettings:
     corpus_pairs: str | None = None
     # the tagger's spin a word needs where only the corpus pairs make its image strong enough (None: min_spin)
     corpus_min_spin: float | None = None
+    # pairs the causal LM expects when it reads them as a paper's sentence goes on (the lexicon's
+    # paper_collocations) also count as known: the context-free LM and the 2006 web miss many of the
+    # terms papers use ("gradient" -> "descent" -2.0 context-free, -0.5 after "In this paper, we study")
+    paper_pairs: bool = False
+    # the tagger's spin a word needs where only those pairs make its image strong enough (None: min_spin)
+    paper_min_spin: float | None = None
+    # how much more often the image pair occurs than its words would by chance (log10 P(w2 | w1) - log10 P(w2),
+    # P(w2) from the word's zipf); None: not asked. A strong pair made of a very common word ("long time",
+    # "came back") is ordinary prose, not the term a spinner mangled ("long interval" is no spun "long time")
+    min_association: float | None = None
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -79,7 +90,11 @@ class TermSettings:
         corpus = "" if self.corpus_pairs is None else f"/corpus-{self.corpus_pairs}"
         if self.corpus_pairs is not None and self.corpus_min_spin is not None:
             corpus += f":{self.corpus_min_spin:g}"
-        return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}"
+        paper = "" if not self.paper_pairs else "/paper" + (
+            "" if self.paper_min_spin is None else f":{self.paper_min_spin:g}")
+        association = "" if self.min_association is None else f"/pmi{self.min_association:g}"
+        return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}{paper}"
+                f"{association}"
                 f"@{self.min_spin:g}")
 
 
@@ -93,7 +108,8 @@ class TermImage:
     image: str
     strength: float  # log10 P(w2 | w1) of the image pair
     # what makes the image a strong enough pair: "tables" (the Google bigrams or the LM's collocations),
-    # else "corpus" (our own documents) or "thesaurus" (its two-word terms), each with its own tagger floor
+    # else "corpus" (our own documents), "paper" (the LM in a paper's register) or "thesaurus" (its two-word terms),
+    # each with its own tagger floor
     vouched_by: str = "tables"
 
 
@@ -104,7 +120,8 @@ class TermImages:
         self.lexicon = lexicon
         self.settings = settings
         self._neighbours: dict[str, dict[str, int]] = {}  # word -> the neighbours these settings let be images
-        own = {"thesaurus": settings.thesaurus_min_spin, "corpus": settings.corpus_min_spin}
+        own = {"thesaurus": settings.thesaurus_min_spin, "corpus": settings.corpus_min_spin,
+               "paper": settings.paper_min_spin}
         self._floors = {source: settings.min_spin if own.get(source) is None else own[source] for source in VOUCHERS}
 
     def images(self, text: str) -> list[TermImage]:
@@ -145,6 +162,10 @@ class TermImages:
             counted = self.lexicon.corpus_pair_logp(w1, w2)
             if counted is not None:
                 found["corpus"] = CORPUS_STRENGTH[self.settings.corpus_pairs](counted)
+        if self.settings.paper_pairs:
+            expected = self.lexicon.paper_pair_logp(w1, w2)
+            if expected is not None:
+                found["paper"] = expected
         if self.settings.thesaurus_terms is not None and self.lexicon.is_thesaurus_term(w1, w2):
             found["thesaurus"] = self.settings.thesaurus_terms
         return found
@@ -152,11 +173,20 @@ class TermImages:
     def _images_of(self, word: str, other: str, image_first: bool) -> Iterator[tuple[str, float, str]]:
         """(image, strength, the first source in VOUCHERS that alone makes it strong enough)."""
         for image in self._usable_neighbours(word):
-            strengths = self._strengths(*((image, other) if image_first else (other, image)))
+            first, second = (image, other) if image_first else (other, image)
+            strengths = self._strengths(first, second)
+            if not strengths or not self._associated(second, max(strengths.values())):
+                continue
             for source in VOUCHERS:
                 if strengths.get(source, -math.inf) >= self.settings.min_strength:
                     yield image, max(strengths.values()), source
                     break
+
+    def _associated(self, second: str, strength: float) -> bool:
+        """Whether a pair of ``strength`` (log10 P(second | first)) ending in ``second`` is associated enough."""
+        if self.settings.min_association is None:
+            return True
+        return strength - (self.lexicon.zipf(second) - ZIPF_PER_BILLION) >= self.settings.min_association
 
     def _usable_neighbours(self, word: str) -> dict[str, int]:
         if word not in self._neighbours:

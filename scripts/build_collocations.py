@@ -55,6 +55,20 @@ def word_tokens(tokenizer, vocabulary: set[str]) -> dict[int, str]:
     return found
 
 
+def next_word_logp(model, ids: list[list[int]], target_ids):
+    """ln P(next token) over ``target_ids`` after each row of ``ids`` (one batch)."""
+    import torch
+
+    width = max(map(len, ids))
+    # left-padded, so the last position is every row's last word piece
+    padded = torch.tensor([[0] * (width - len(r)) + r for r in ids])
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in ids])
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.inference_mode():
+        logits = model(input_ids=padded, attention_mask=mask, position_ids=positions).logits[:, -1].float()
+    return logits.log_softmax(-1)[:, target_ids]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lexicon", type=Path, default=Path("models/lexicon"))
@@ -68,6 +82,9 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="read only the first N words (a trial)")
+    parser.add_argument("--prefix", action="append", default=[],
+                        help="text the LM reads before \" w1\" (repeat for several; P is their mean): "
+                             "a paper's register instead of none")
     args = parser.parse_args(argv)
 
     import torch
@@ -88,17 +105,11 @@ def main(argv=None) -> int:
     rows: dict[str, list[tuple[str, float]]] = {}
     by_length = sorted(words, key=lambda w: (len(lm._ids(" " + w)), w))
     floor = math.log(args.min_p)
+    prefixes = [lm._ids(prefix) for prefix in args.prefix] or [[]]
     for i in range(0, len(by_length), args.batch):
         chunk = by_length[i:i + args.batch]
-        ids = [[lm.start_id] + lm._ids(" " + w) for w in chunk]
-        width = max(map(len, ids))
-        # left-padded, so the last position is every row's last word piece
-        padded = torch.tensor([[0] * (width - len(r)) + r for r in ids])
-        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in ids])
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            logits = model(input_ids=padded, attention_mask=mask, position_ids=positions).logits[:, -1].float()
-        logp = logits.log_softmax(-1)[:, target_ids]
+        logp = torch.stack([next_word_logp(model, [[lm.start_id] + prefix + lm._ids(" " + w) for w in chunk], target_ids)
+                            for prefix in prefixes]).logsumexp(0) - math.log(len(prefixes))
         top = logp.topk(args.per_word, dim=-1)
         for word, values, indices in zip(chunk, top.values.tolist(), top.indices.tolist()):
             kept = [(target_words[j], v / math.log(10)) for v, j in zip(values, indices) if v >= floor and target_words[j] != word]

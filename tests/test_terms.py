@@ -246,3 +246,46 @@ def test_the_shipped_models_restore_a_term_only_our_documents_know():
     spun = "The manual explains the package commandant in detail."
     assert repairer.repair(spun).repaired == "The manual explains the package manager in detail."
     assert repairer.repair("The manual explains the package manager in detail.").edits == ()
+
+
+def test_pairs_the_lm_expects_in_a_paper_count_as_known_only_where_the_settings_read_them(tmp_path):
+    import gzip
+
+    for table in LEXICON.iterdir():
+        if table.name != "paper_collocations.tsv.gz":
+            (tmp_path / table.name).symlink_to(table)
+    with gzip.open(tmp_path / "paper_collocations.tsv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("disk\tquota\t-0.80\tspace\t-0.9\n")
+    lexicon = Lexicon(tmp_path)
+    assert lexicon.paper_pair_logp("disk", "quota") == -0.8
+    assert lexicon.paper_pair_logp("quota", "disk") is None
+    spun = "Each user has a disk ration of ten gigabytes."
+    base = dict(min_strength=-1.5, min_spin=0.02)
+    # neither pair table nor our documents know "disk quota"
+    assert TermImages(lexicon, TermSettings(**base, corpus_pairs="either")).images(spun) == []
+    reading = TermImages(lexicon, TermSettings(**base, paper_pairs=True))
+    assert [(spun[i.start:i.end], i.image, i.strength, i.vouched_by) for i in reading.images(spun)] == [
+        ("ration", "quota", -0.8, "paper")]
+    unsure = _scores_for(spun, lambda w: 0.1 if w == "ration" else 0.001)
+    assert [s.suggestions for s in reading.extend(spun, [], unsure)] == [("quota",)]
+    careful = TermImages(lexicon, TermSettings(**base, paper_pairs=True, paper_min_spin=0.2))
+    assert careful.extend(spun, [], unsure) == []
+    assert careful.settings.signature == ">=-1.5/v1/z0/paper:0.2@0.02"
+    assert reading.images("Each user has a disk quota of ten gigabytes.") == []
+    # a lexicon without the table knows no such pair, and that is not an error
+    (tmp_path / "paper_collocations.tsv.gz").unlink()
+    assert Lexicon(tmp_path).paper_pair_logp("disk", "quota") is None
+
+
+def test_an_image_made_of_common_words_side_by_side_is_no_term():
+    lexicon = Lexicon.load(LEXICON)
+    base = dict(min_strength=-1.5, min_spin=0.02, corpus_pairs="either")
+    loose, strict = (TermImages(lexicon, TermSettings(**base, min_association=m)) for m in (None, 2.5))
+    # "went back" is a strong pair only because "back" follows almost anything
+    ordinary = "The door flew back and the wind came in."
+    assert [(ordinary[i.start:i.end], i.image) for i in loose.images(ordinary)] == [("flew", "went")]
+    assert strict.images(ordinary) == []
+    # "package manager" occurs far more often than its words would by chance
+    term = "Install it with the package commandant of your system."
+    assert [i.image for i in strict.images(term)] == ["manager"]
+    assert strict.settings.signature == ">=-1.5/v1/z0/corpus-either/pmi2.5@0.02"
