@@ -15,6 +15,9 @@ and P(w2) includes the rare continuations that would make a longer word of it ("
 
     python scripts/build_collocations.py --lexicon models/lexicon --words 40000
 
+With ``--prefix`` the LM reads a text before ``" w1"`` ("In this paper, we study"), so the table holds what
+follows ``w1`` in that register (``--out .../paper_collocations.tsv.gz``; lexicon card, stop 40).
+
 Deterministic for a given LM file (sorted, gzip mtime 0); 2-core CPU time is in the lexicon card.
 """
 from __future__ import annotations
