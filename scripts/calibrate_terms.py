@@ -83,6 +83,11 @@ GRID = (
          corpus_min_spin=0.1, min_association=pmi), weight) for pmi, weight in ((2.0, 6.0), (2.5, 6.0), (2.5, 8.0))),
     (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
        corpus_min_spin=0.1, paper_pairs=True, paper_min_spin=0.1, min_association=2.5), 6.0),
+    # ... or for lower tagger floors at the shipped image weight
+    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
+       corpus_min_spin=0.05, min_association=2.5), 4.0),
+    (T(min_strength=-1.5, min_spin=0.01, thesaurus_terms=-1.0, thesaurus_min_spin=0.02, corpus_pairs="either",
+       corpus_min_spin=0.05, min_association=2.5), 4.0),
 )
 
 
