@@ -84,18 +84,18 @@ class TermSettings:
     def signature(self) -> str:
         both = "" if self.both_min_strength is None else f"/both>={self.both_min_strength:g}"
         compounds = "/nc" if self.compounds_only else ""
-        thesaurus = "" if self.thesaurus_terms is None else f"/th{self.thesaurus_terms:g}"
-        if self.thesaurus_terms is not None and self.thesaurus_min_spin is not None:
-            thesaurus += f":{self.thesaurus_min_spin:g}"
-        corpus = "" if self.corpus_pairs is None else f"/corpus-{self.corpus_pairs}"
-        if self.corpus_pairs is not None and self.corpus_min_spin is not None:
-            corpus += f":{self.corpus_min_spin:g}"
-        paper = "" if not self.paper_pairs else "/paper" + (
-            "" if self.paper_min_spin is None else f":{self.paper_min_spin:g}")
+        thesaurus = "" if self.thesaurus_terms is None else _with_floor(f"/th{self.thesaurus_terms:g}", self.thesaurus_min_spin)
+        corpus = "" if self.corpus_pairs is None else _with_floor(f"/corpus-{self.corpus_pairs}", self.corpus_min_spin)
+        paper = _with_floor("/paper", self.paper_min_spin) if self.paper_pairs else ""
         association = "" if self.min_association is None else f"/pmi{self.min_association:g}"
         return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}{paper}"
                 f"{association}"
                 f"@{self.min_spin:g}")
+
+
+def _with_floor(source: str, floor: float | None) -> str:
+    """A source's part of the signature, with the tagger floor of its own where it has one."""
+    return source if floor is None else f"{source}:{floor:g}"
 
 
 @dataclass(frozen=True)
@@ -175,11 +175,12 @@ class TermImages:
         for image in self._usable_neighbours(word):
             first, second = (image, other) if image_first else (other, image)
             strengths = self._strengths(first, second)
-            if not strengths or not self._associated(second, max(strengths.values())):
+            strength = max(strengths.values(), default=None)
+            if strength is None or not self._associated(second, strength):
                 continue
             for source in VOUCHERS:
                 if strengths.get(source, -math.inf) >= self.settings.min_strength:
-                    yield image, max(strengths.values()), source
+                    yield image, strength, source
                     break
 
     def _associated(self, second: str, strength: float) -> bool:

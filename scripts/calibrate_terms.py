@@ -34,8 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate_threshold import add_pipeline_arguments, measure, sample_specs  # noqa: E402
 from repair.terms import TermImages, TermSettings  # noqa: E402
 
-# (term settings, the rewriter's weight for a term's image), strictest first: on a tie the earlier one wins
 T = TermSettings
+# the settings shipped at stop 38 (WordNet's terms behind their own floor) and stop 39 (our documents' pairs too):
+# the later rows vary them
+STOP_38 = T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05)
+STOP_39 = replace(STOP_38, corpus_pairs="either", corpus_min_spin=0.1)
+# (term settings, the rewriter's weight for a term's image), strictest first: on a tie the earlier one wins
 GRID = (
     (None, 0.0),
     (T(min_strength=-1.0, min_spin=0.02), 4.0),
@@ -61,33 +65,23 @@ GRID = (
     (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05), 4.0),
     (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.1), 4.0),
     # pairs our own train documents use count as known too (stop 39)
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="forward"), 4.0),
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either"), 4.0),
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-       corpus_min_spin=0.05), 4.0),
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-       corpus_min_spin=0.1), 4.0),
+    (replace(STOP_38, corpus_pairs="forward"), 4.0),
+    (replace(STOP_38, corpus_pairs="either"), 4.0),
+    (replace(STOP_38, corpus_pairs="either", corpus_min_spin=0.05), 4.0),
+    (STOP_39, 4.0),
     # the shipped stop-39 setting with a heavier image weight in the rewriter
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-       corpus_min_spin=0.1), 6.0),
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-       corpus_min_spin=0.1), 8.0),
+    (STOP_39, 6.0),
+    (STOP_39, 8.0),
     # pairs the LM expects in a paper's register count as known too (stop 40), with their own floor
-    *((T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-         corpus_min_spin=0.1, paper_pairs=True, paper_min_spin=floor), 4.0) for floor in (0.05, 0.1, 0.2)),
+    *((replace(STOP_39, paper_pairs=True, paper_min_spin=floor), 4.0) for floor in (0.05, 0.1, 0.2)),
     # the shipped setting, images only where the pair is a collocation, not common words side by side (stop 40)
-    *((T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-         corpus_min_spin=0.1, min_association=pmi), 4.0) for pmi in (1.5, 2.0, 2.5)),
+    *((replace(STOP_39, min_association=pmi), 4.0) for pmi in (1.5, 2.0, 2.5)),
     # ... which leaves room for a heavier image weight (6 alone changed 2.08 clean fiction words per 1,000)
-    *((T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-         corpus_min_spin=0.1, min_association=pmi), weight) for pmi, weight in ((2.0, 6.0), (2.5, 6.0), (2.5, 8.0))),
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-       corpus_min_spin=0.1, paper_pairs=True, paper_min_spin=0.1, min_association=2.5), 6.0),
+    *((replace(STOP_39, min_association=pmi), weight) for pmi, weight in ((2.0, 6.0), (2.5, 6.0), (2.5, 8.0))),
+    (replace(STOP_39, paper_pairs=True, paper_min_spin=0.1, min_association=2.5), 6.0),
     # ... or for lower tagger floors at the shipped image weight
-    (T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05, corpus_pairs="either",
-       corpus_min_spin=0.05, min_association=2.5), 4.0),
-    (T(min_strength=-1.5, min_spin=0.01, thesaurus_terms=-1.0, thesaurus_min_spin=0.02, corpus_pairs="either",
-       corpus_min_spin=0.05, min_association=2.5), 4.0),
+    (replace(STOP_39, corpus_min_spin=0.05, min_association=2.5), 4.0),
+    (replace(STOP_39, min_spin=0.01, thesaurus_min_spin=0.02, corpus_min_spin=0.05, min_association=2.5), 4.0),
 )
 
 

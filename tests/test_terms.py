@@ -164,20 +164,23 @@ def test_the_shipped_models_restore_a_term_only_the_thesaurus_knows_well():
     assert repairer.repair("Coastal towns worry about rising sea level each winter.").edits == ()
 
 
-def _lexicon_with_corpus_pairs(folder: Path, rows: list[str]) -> Lexicon:
+def _lexicon_with_table(folder: Path, name: str, rows: list[str] | None) -> Lexicon:
+    """The shipped lexicon with table ``name`` holding ``rows`` instead (None: without it)."""
     import gzip
 
+    folder.mkdir(parents=True, exist_ok=True)
     for table in LEXICON.iterdir():
-        if table.name != "corpus_pairs.tsv.gz":
+        if table.name != name:
             (folder / table.name).symlink_to(table)
-    with gzip.open(folder / "corpus_pairs.tsv.gz", "wt", encoding="utf-8") as handle:
-        handle.write("".join(row + "\n" for row in rows))
+    if rows is not None:
+        with gzip.open(folder / name, "wt", encoding="utf-8") as handle:
+            handle.write("".join(row + "\n" for row in rows))
     return Lexicon(folder)
 
 
 def test_pairs_our_documents_use_count_as_known_only_where_the_settings_read_them(tmp_path):
     # "package manager" is in neither pair table; in this table "manager" mostly follows "package"
-    lexicon = _lexicon_with_corpus_pairs(tmp_path, ["package\tmanager\t-1.69\t-0.96\t15"])
+    lexicon = _lexicon_with_table(tmp_path, "corpus_pairs.tsv.gz", ["package\tmanager\t-1.69\t-0.96\t15"])
     assert lexicon.known_pair_logp("package", "manager") is None
     assert lexicon.corpus_pair_logp("package", "manager") == (-1.69, -0.96)
     assert lexicon.corpus_pair_logp("manager", "package") is None
@@ -202,10 +205,7 @@ def test_pairs_our_documents_use_count_as_known_only_where_the_settings_read_the
 
 
 def test_a_lexicon_built_before_the_corpus_table_counts_no_pairs(tmp_path):
-    for table in LEXICON.iterdir():
-        if table.name != "corpus_pairs.tsv.gz":
-            (tmp_path / table.name).symlink_to(table)
-    lexicon = Lexicon(tmp_path)
+    lexicon = _lexicon_with_table(tmp_path, "corpus_pairs.tsv.gz", None)
     assert lexicon.corpus_pair_logp("standard", "deviation") is None
     reading = TermImages(lexicon, TermSettings(min_strength=-1.5, corpus_pairs="either"))
     assert reading.pair_strength("package", "manager") is None
@@ -249,14 +249,7 @@ def test_the_shipped_models_restore_a_term_only_our_documents_know():
 
 
 def test_pairs_the_lm_expects_in_a_paper_count_as_known_only_where_the_settings_read_them(tmp_path):
-    import gzip
-
-    for table in LEXICON.iterdir():
-        if table.name != "paper_collocations.tsv.gz":
-            (tmp_path / table.name).symlink_to(table)
-    with gzip.open(tmp_path / "paper_collocations.tsv.gz", "wt", encoding="utf-8") as handle:
-        handle.write("disk\tquota\t-0.80\tspace\t-0.9\n")
-    lexicon = Lexicon(tmp_path)
+    lexicon = _lexicon_with_table(tmp_path / "with", "paper_collocations.tsv.gz", ["disk\tquota\t-0.80\tspace\t-0.9"])
     assert lexicon.paper_pair_logp("disk", "quota") == -0.8
     assert lexicon.paper_pair_logp("quota", "disk") is None
     spun = "Each user has a disk ration of ten gigabytes."
@@ -273,8 +266,8 @@ def test_pairs_the_lm_expects_in_a_paper_count_as_known_only_where_the_settings_
     assert careful.settings.signature == ">=-1.5/v1/z0/paper:0.2@0.02"
     assert reading.images("Each user has a disk quota of ten gigabytes.") == []
     # a lexicon without the table knows no such pair, and that is not an error
-    (tmp_path / "paper_collocations.tsv.gz").unlink()
-    assert Lexicon(tmp_path).paper_pair_logp("disk", "quota") is None
+    assert _lexicon_with_table(tmp_path / "without", "paper_collocations.tsv.gz", None).paper_pair_logp(
+        "disk", "quota") is None
 
 
 def test_an_image_made_of_common_words_side_by_side_is_no_term():
