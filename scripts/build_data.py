@@ -28,6 +28,8 @@ compound spun word by word, half of them established terms (``write_term_sets``)
 sentences of train's originals and N clean ones (``train_detector.py --mix train-terms:SHARE``).
 ``--terms-only --wordnet-terms`` derives ``{dev,dev-heldout,test,heldout}-wnterms`` instead: the same with
 WordNet's two-word terms as the terms spun.
+``--paper-terms-only`` derives ``{dev,dev-heldout,test,heldout}-paper-terms`` the same way from the LM-written
+paper documents of ``scripts/generate_papers.py`` (``PAPER_SOURCES``).
 ``--lone-only`` derives ``{dev,dev-heldout,test,heldout}-lone``: sentences of each split's spun
 documents, each alone with its own swaps and followed by its clean original (``write_lone_sets``);
 ``--train-lone-sentences N`` also writes ``train-lone``, N such sentences of train and N clean ones.
@@ -630,8 +632,13 @@ TERM_SET_WORDS = (8, 60)  # words in a carrier sentence
 ESTABLISHED_TERM = -2.5
 
 
+# the LM-written paper documents (scripts/generate_papers.py) each paper term set draws its sentences from:
+# the dev sets from the dev topics, the test and held-out sets from the held-out topics
+PAPER_SOURCES = {"dev": "papers-dev", "dev-heldout": "papers-dev", "test": "papers-heldout", "heldout": "papers-heldout"}
+
+
 def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, train_sentences: int = 0,
-                    wordnet: bool = False) -> dict:
+                    wordnet: bool = False, papers: bool = False) -> dict:
     """``{dev,dev-heldout,test,heldout}-terms.jsonl.gz``: single sentences of each split's originals,
     each with one noun compound spun word by word by that split's term spinners
     (``Spinner.spin_term``), the way paper mills leave a term here and there.
@@ -652,7 +659,11 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
     is a two-word term of WordNet (``Lexicon.is_thesaurus_term``) found in the sentence, whatever its
     part of speech, halved the same way by whether the pair tables know it. Paper mills mangle
     established terms, and both words of one often; the noun compounds of our sources are mostly
-    terms of their own manuals that WordNet lacks."""
+    terms of their own manuals that WordNet lacks.
+
+    With ``papers``, ``{split}-paper-terms.jsonl.gz`` instead (no paired sets, no train set): the sentences
+    come from the LM-written paper documents (``PAPER_SOURCES``), the register whose terms real paper
+    mills mangle, spun by each split's own term spinners."""
     from repair.lexicon import Lexicon, normalise
 
     lexicon = Lexicon.load(lexicon_dir)
@@ -670,12 +681,13 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
 
     counts = {}
     plan = [(split, per_split, 0) for split in TERM_SET_SPLITS]
-    if train_sentences and not wordnet:
+    if train_sentences and not wordnet and not papers:
         plan.append(("train", train_sentences, train_sentences))
-    suffix = "wnterms" if wordnet else "terms"
+    suffix = "wnterms" if wordnet else "paper-terms" if papers else "terms"
     for split, wanted, clean_wanted in plan:
         rng = random.Random(f"{seed}|{suffix}|{split}")
-        pools, clean = _term_pools(out / f"{split}.jsonl.gz", split, rng, tools, known,
+        source = PAPER_SOURCES[split] if papers else split
+        pools, clean = _term_pools(out / f"{source}.jsonl.gz", split, rng, tools, known,
                                    clean_share=0.5 if clean_wanted else 0.0,
                                    spans_of=wordnet_spans if wordnet else None, suffix=suffix)
         chosen = []
@@ -686,7 +698,7 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
         chosen.extend(clean[:clean_wanted])
         chosen.sort(key=lambda r: r["id"])
         write_checked_records(out / f"{split}-{suffix}.jsonl.gz", chosen)
-        if split in TERM_SET_SPLITS and not wordnet:
+        if split in TERM_SET_SPLITS and suffix == "terms":
             write_paired_set(out / f"{split}-paired.jsonl.gz", chosen)
         counts[split] = {"known": min(len(pools[True]), wanted // 2), "unknown": min(len(pools[False]), wanted // 2),
                          "clean": min(len(clean), clean_wanted),
@@ -873,6 +885,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --lone-only, also write train-lone: this many spun and as many clean sentences of train")
     parser.add_argument("--wordnet-terms", action="store_true",
                         help="with --terms-only, write the *-wnterms sets instead: WordNet's two-word terms spun")
+    parser.add_argument("--paper-terms-only", action="store_true",
+                        help="only derive the *-paper-terms sets from the LM-written papers-{dev,heldout} in --out "
+                             "(scripts/generate_papers.py)")
     parser.add_argument("--lexicon", default="models/lexicon", help="tables that say which terms are known (--terms-only)")
     args = parser.parse_args(argv)
     if args.sparse_only:
@@ -890,6 +905,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(json.dumps(write_lone_sets(Path(args.out), args.seed, args.lone_sentences,
                                          train_sentences=args.train_lone_sentences)))
+        return 0
+    if args.paper_terms_only:
+        missing = sorted({s for s in PAPER_SOURCES.values() if not (Path(args.out) / f"{s}.jsonl.gz").is_file()})
+        if missing:
+            print(f"build_data: --paper-terms-only needs {', '.join(missing)} in {args.out}: "
+                  "run scripts/generate_papers.py first", file=sys.stderr)
+            return 2
+        print(json.dumps(write_term_sets(Path(args.out), args.seed, args.term_sentences, Path(args.lexicon), papers=True)))
         return 0
     if args.terms_only:
         missing = [s for s in TERM_SET_SPLITS if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]

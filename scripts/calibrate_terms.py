@@ -82,6 +82,10 @@ GRID = (
     # ... or for lower tagger floors at the shipped image weight
     (replace(STOP_39, corpus_min_spin=0.05, min_association=2.5), 4.0),
     (replace(STOP_39, min_spin=0.01, thesaurus_min_spin=0.02, corpus_min_spin=0.05, min_association=2.5), 4.0),
+    # images a little rarer than the written word (stop 41): a paper's term word is often not the commoner
+    # synonym ("hidden" layer, "index"), and the LM-written paper term sets can now weigh what that finds
+    *((replace(STOP_39, min_zipf_gain=gain), 4.0) for gain in (-0.5, -1.0)),
+    (replace(STOP_39, paper_pairs=True, paper_min_spin=0.1, min_zipf_gain=-0.5), 4.0),
 )
 
 

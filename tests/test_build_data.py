@@ -287,6 +287,67 @@ def test_wordnet_term_sets_spin_a_two_word_term_of_wordnet(tmp_path):
                        for a, b in zip(words, words[1:]))
 
 
+PAPER_PARAGRAPHS = {
+    "papers-dev": [
+        "In this study, we propose a new method for image compression based on a neural network. The results "
+        "show that the proposed model reduces the storage cost while keeping the image quality high.",
+        "Water treatment plants remove harmful bacteria from drinking water. We measured the removal rate of "
+        "three filter designs over a period of six months in two large cities.",
+    ],
+    "papers-heldout": [
+        "Lithium batteries are widely used in electric vehicles and mobile phones. This paper reviews recent "
+        "work on the thermal stability of the battery cells under high charging current.",
+        "Unemployment rates rose sharply during the economic crisis. We use survey data from the labour force "
+        "to estimate the effect of the minimum wage on young workers in rural regions.",
+    ],
+}
+
+
+def test_generated_papers_keep_only_plain_prose_sentences():
+    import generate_papers
+    from repair.lexicon import Lexicon
+
+    lexicon = Lexicon.load(Path(__file__).resolve().parent.parent / "models" / "lexicon")
+    prose = "We measured the removal rate of three filter designs over a period of six months."
+    kept = [prose, "The results show that the proposed model reduces the storage cost of large images."]
+    noise = [
+        "Title: Water Treatment in Cities Abstract: We measured the removal rate of three filters.",
+        "See https://example.org/paper for the full data set and the code we used here.",
+        "The authors Dr. Smith and Dr. Jones measured the rate of removal in two cities.",
+        "We measured the rate of removal in QuantumFlowNet and other new filter designs.",
+        "What did we measure in the three filter designs over six months of work?",
+        "we measured the removal rate of three filter designs over a period of six months.",
+        "Short sentence here.",
+        "We measured the blorptic frumbling of zangwort filters over a period of six months.",
+    ]
+    assert [s for s in kept + noise if generate_papers.plain_sentence(s, lexicon.knows)] == kept
+    # a generation becomes one paragraph of its plain sentences, in order
+    assert generate_papers.paragraphs(" ".join([noise[0], kept[0], noise[1], kept[1]]), lexicon.knows) == " ".join(kept)
+    # the two splits' topics are disjoint
+    assert not set(generate_papers.TOPICS["dev"]) & set(generate_papers.TOPICS["heldout"])
+
+
+def test_paper_term_sets_spin_sentences_of_their_own_topics(tmp_path, capsys):
+    for name, paragraphs in PAPER_PARAGRAPHS.items():
+        build_data.write_checked_records(tmp_path / f"{name}.jsonl.gz",
+                      [{"id": f"{name}-{n}", "domain": "paper", "split": name, "profile": "clean", "original": text,
+                        "spun": text, "edits": []} for n, text in enumerate(paragraphs * 10)])
+    lexicon_dir = Path(__file__).resolve().parent.parent / "models" / "lexicon"
+    counts = build_data.write_term_sets(tmp_path, 7, per_split=20, lexicon_dir=lexicon_dir, papers=True)
+    assert not list(tmp_path.glob("*-paired.jsonl.gz")) and not (tmp_path / "train-paper-terms.jsonl.gz").exists()
+    assert sum(c["known"] + c["unknown"] for c in counts.values())
+    for split, source in build_data.PAPER_SOURCES.items():
+        own = " ".join(PAPER_PARAGRAPHS[source])
+        for record in read(tmp_path / f"{split}-paper-terms.jsonl.gz"):
+            build_data.check_record(record)
+            assert record["split"] == f"{split}-paper-terms" and record["domain"] == "paper" and record["edits"]
+            # a sentence of the split's own topics, never of the other split's
+            assert record["original"] in own
+    # the command line says what is missing, in one line
+    assert build_data.main(["--out", str(tmp_path / "empty"), "--paper-terms-only"]) == 2
+    assert "run scripts/generate_papers.py first" in capsys.readouterr().err
+
+
 def test_train_term_sentences_pair_spun_and_clean_sentences_of_train(built, tmp_path):
     """--train-term-sentences: single sentences for the detector to learn from, half left clean,
     all from train's own originals (so no eval split lends its text to training)."""
