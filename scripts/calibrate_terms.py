@@ -86,6 +86,10 @@ GRID = (
     # synonym ("hidden" layer, "index"), and the LM-written paper term sets can now weigh what that finds
     *((replace(STOP_39, min_zipf_gain=gain), 4.0) for gain in (-0.5, -1.0)),
     (replace(STOP_39, paper_pairs=True, paper_min_spin=0.1, min_zipf_gain=-0.5), 4.0),
+    # rarer images beside the paper pairs, or with the association that cut fiction damage at stop 40
+    (replace(STOP_39, paper_pairs=True, paper_min_spin=0.05, min_zipf_gain=-1.0), 4.0),
+    (replace(STOP_39, min_zipf_gain=-1.0, min_association=2.5), 4.0),
+    (replace(STOP_39, paper_pairs=True, paper_min_spin=0.05, min_zipf_gain=-1.0, min_association=2.5), 4.0),
 )
 
 

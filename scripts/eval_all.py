@@ -4,6 +4,8 @@ Scores the default models and the lexicon baseline on these sets:
   synthetic test       data/test.pairs.jsonl (or data/test.jsonl.gz)
   held-out substitutions  data/heldout.pairs.jsonl (or data/heldout.jsonl.gz)
   synthetic / held-out terms  data/test-terms.jsonl.gz, data/heldout-terms.jsonl.gz (one spun term a sentence)
+  synthetic / held-out paper terms  data/test-paper-terms.jsonl.gz, data/heldout-paper-terms.jsonl.gz (the same
+                          in sentences of LM-written papers, scripts/generate_papers.py)
   real tortured phrases   ../shared/eval/tortured-phrases.gold.jsonl (with clean originals)
 and writes OUT/quality.json and OUT/quality.md (default OUT: runs/eval).
 
@@ -41,6 +43,9 @@ DATA_SETS: dict[str, tuple[str, ...]] = {
     # one noun compound spun per sentence, half of them established terms (build_data.py --terms-only)
     "synthetic terms": ("test-terms.jsonl.gz",),
     "held-out terms": ("heldout-terms.jsonl.gz",),
+    # the same in sentences of LM-written papers on topics no dev set uses (build_data.py --paper-terms-only)
+    "synthetic paper terms": ("test-paper-terms.jsonl.gz",),
+    "held-out paper terms": ("heldout-paper-terms.jsonl.gz",),
 }
 REAL_SET = "real tortured phrases"
 
