@@ -282,3 +282,16 @@ def test_an_image_made_of_common_words_side_by_side_is_no_term():
     term = "Install it with the package commandant of your system."
     assert [i.image for i in strict.images(term)] == ["manager"]
     assert strict.settings.signature == ">=-1.5/v1/z0/corpus-either/pmi2.5@0.02"
+
+
+def test_an_image_rarer_than_the_written_word_is_found_only_below_a_zero_zipf_gain():
+    lexicon = Lexicon.load(LEXICON)
+    base = dict(min_strength=-1.5, min_spin=0.02, corpus_pairs="either")
+    plain, rarer = (TermImages(lexicon, TermSettings(**base, min_zipf_gain=gain)) for gain in (0.0, -1.0))
+    # a spinner may trade a term's word for a commoner synonym: "loss" is rarer than "death"
+    text = "Clearing the forest is the main cause of habitat death for these birds."
+    at = text.index("death")
+    assert lexicon.zipf("loss") < lexicon.zipf("death")
+    assert not [i for i in plain.images(text) if i.start == at]
+    assert [(text[i.start:i.end], i.image) for i in rarer.images(text) if i.start == at] == [("death", "loss")]
+    assert rarer.settings.signature == ">=-1.5/v1/z-1/corpus-either@0.02"
