@@ -126,12 +126,17 @@ def main(argv=None) -> int:
 
     import torch
 
+    from repair.components import ComponentError
     from repair.lexicon import Lexicon
     from repair.rerank import CausalLMScorer
 
     torch.set_num_threads(args.threads)
     lexicon = Lexicon.load(args.lexicon)
-    scorer = CausalLMScorer.load()
+    try:
+        scorer = CausalLMScorer.load()
+    except ComponentError as error:
+        print(f"generate_papers: {error}", file=sys.stderr)
+        return 2
     model, tokenizer = scorer.model, scorer.tokenizer
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
