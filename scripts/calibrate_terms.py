@@ -95,6 +95,8 @@ GRID = (
     (replace(STOP_41, corpus_min_spin=0.05), 4.0),
     (replace(STOP_41, thesaurus_min_spin=0.02), 4.0),
     (replace(STOP_41, min_spin=0.01, thesaurus_min_spin=0.02, corpus_min_spin=0.05), 4.0),
+    # ... or weaker image pairs
+    *((replace(STOP_41, min_strength=strength), 4.0) for strength in (-1.75, -2.0)),
 )
 
 
