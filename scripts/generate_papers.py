@@ -92,7 +92,7 @@ def plain_sentence(sentence: str, known_words) -> bool:
     return known >= 0.95 * len(words) and max(words.count(w) for w in set(words)) <= 3
 
 
-def paragraphs(text: str, known_words) -> str:
+def plain_paragraph(text: str, known_words) -> str:
     """The plain sentences of one generation, joined as one paragraph."""
     from repair.chunks import sentence_ends
 
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
                                                      add_generation_prompt=True) for t, r, _ in batch]
             texts = generate(model, tokenizer, prompts, zlib.crc32(f"{args.seed}|{split}|{first}".encode()), args.max_new_tokens)
             for (topic, request, sample), text in zip(batch, texts):
-                paragraph = paragraphs(text, lexicon.knows)
+                paragraph = plain_paragraph(text, lexicon.knows)
                 if len(paragraph.split()) >= WORDS_PER_SENTENCE[0]:
                     records.append({"id": f"paper-{split}-{len(records)}", "domain": "paper", "split": f"papers-{split}",
                                     "profile": "clean", "topic": topic, "original": paragraph, "spun": paragraph,

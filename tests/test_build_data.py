@@ -322,7 +322,7 @@ def test_generated_papers_keep_only_plain_prose_sentences():
     ]
     assert [s for s in kept + noise if generate_papers.plain_sentence(s, lexicon.knows)] == kept
     # a generation becomes one paragraph of its plain sentences, in order
-    assert generate_papers.paragraphs(" ".join([noise[0], kept[0], noise[1], kept[1]]), lexicon.knows) == " ".join(kept)
+    assert generate_papers.plain_paragraph(" ".join([noise[0], kept[0], noise[1], kept[1]]), lexicon.knows) == " ".join(kept)
     # the two splits' topics are disjoint
     assert not set(generate_papers.TOPICS["dev"]) & set(generate_papers.TOPICS["heldout"])
 
