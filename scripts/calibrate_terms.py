@@ -39,7 +39,7 @@ T = TermSettings
 # stop 41 (images rarer than the written word, where the pair is a collocation): the later rows vary them
 STOP_38 = T(min_strength=-1.5, min_spin=0.02, thesaurus_terms=-1.0, thesaurus_min_spin=0.05)
 STOP_39 = replace(STOP_38, corpus_pairs="either", corpus_min_spin=0.1)
-STOP_41 = replace(STOP_39, min_zipf_gain=-1.0, min_association=2.5)
+STOP_41 = replace(STOP_39, min_strength=-1.75, min_zipf_gain=-1.0, min_association=2.5)
 # (term settings, the rewriter's weight for a term's image), strictest first: on a tie the earlier one wins
 GRID = (
     (None, 0.0),
@@ -89,14 +89,16 @@ GRID = (
     (replace(STOP_39, paper_pairs=True, paper_min_spin=0.1, min_zipf_gain=-0.5), 4.0),
     # rarer images beside the paper pairs, or with the association that cut fiction damage at stop 40
     (replace(STOP_39, paper_pairs=True, paper_min_spin=0.05, min_zipf_gain=-1.0), 4.0),
-    (STOP_41, 4.0),
-    (replace(STOP_41, paper_pairs=True, paper_min_spin=0.05), 4.0),
+    (replace(STOP_41, min_strength=-1.5), 4.0),
+    (replace(STOP_41, min_strength=-1.5, paper_pairs=True, paper_min_spin=0.05), 4.0),
     # the shipped stop-41 setting with lower tagger floors, in the room its association leaves
-    (replace(STOP_41, corpus_min_spin=0.05), 4.0),
-    (replace(STOP_41, thesaurus_min_spin=0.02), 4.0),
-    (replace(STOP_41, min_spin=0.01, thesaurus_min_spin=0.02, corpus_min_spin=0.05), 4.0),
+    *((replace(STOP_41, min_strength=-1.5, **floors), 4.0) for floors in (
+        dict(corpus_min_spin=0.05), dict(thesaurus_min_spin=0.02),
+        dict(min_spin=0.01, thesaurus_min_spin=0.02, corpus_min_spin=0.05))),
     # ... or weaker image pairs
     *((replace(STOP_41, min_strength=strength), 4.0) for strength in (-1.75, -2.0)),
+    # ... weaker still, where the pair must be a stronger collocation
+    *((replace(STOP_41, min_strength=-2.0, min_association=pmi), 4.0) for pmi in (2.75, 3.0)),
 )
 
 
