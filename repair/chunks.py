@@ -31,6 +31,12 @@ def sentence_ends(text: str) -> list[int]:
     return sorted({m.end() for m in SENTENCE_END.finditer(text)} | {m.end() for m in PARAGRAPH_BREAK.finditer(text)})
 
 
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or paragraph of ``text``, in order, covering all of it."""
+    cuts = sorted({0, len(text), *sentence_ends(text)})
+    return list(zip(cuts, cuts[1:]))
+
+
 def _cut_points(text: str, pattern: re.Pattern) -> list[int]:
     return [m.end() for m in pattern.finditer(text) if 0 < m.end() < len(text)]
 

@@ -675,13 +675,12 @@ def thin_record(record: dict, rng: random.Random, keep_rate: float, sentences: i
     ``keep_rate`` of the record's swaps (at least one if it had any), made by the same dictionary,
     inside a window of ``sentences`` consecutive sentences of the original (None: all of it).
     """
-    from .chunks import sentence_ends
+    from .chunks import sentence_bounds
 
     original, edits = record["original"], sorted(record["edits"], key=lambda e: e["orig_start"])
     start, end = 0, len(original)
     if sentences:
-        cuts = sorted({0, len(original), *sentence_ends(original)})
-        bounds = list(zip(cuts, cuts[1:]))
+        bounds = sentence_bounds(original)
         inside = [k for k, (a, b) in enumerate(bounds) if any(a <= e["orig_start"] and e["orig_end"] <= b for e in edits)]
         first = rng.choice(inside) if inside else rng.randrange(len(bounds))
         first = max(0, min(first - rng.randrange(sentences), len(bounds) - sentences))

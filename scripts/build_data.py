@@ -725,7 +725,7 @@ def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", kn
     term is established; with ``clean_share``, that share of those sentences is left clean instead
     (a list of its own), so clean and spun sentences come from the same text. ``spans_of(sentence)``
     finds the terms (default: the noun compounds of up to three words a term spinner goes through)."""
-    from repair.chunks import sentence_ends
+    from repair.chunks import sentence_bounds
     from repair.spinner import term_spans
 
     pools: dict[bool, list[dict]] = {True: [], False: []}
@@ -735,8 +735,7 @@ def _term_pools(path: Path, split: str, rng: random.Random, tools: "ToolBox", kn
         for line in records:
             record = json.loads(line)
             original = record["original"]
-            cuts = sorted({0, len(original), *sentence_ends(original)})
-            for a, b in zip(cuts, cuts[1:]):
+            for a, b in sentence_bounds(original):
                 sentence = original[a:b].strip()
                 if sentence in seen or not TERM_SET_WORDS[0] <= len(sentence.split()) <= TERM_SET_WORDS[1]:
                     continue
@@ -774,16 +773,15 @@ def lone_sentences(record: dict) -> list[dict]:
     """The sentences of a spun document, each as a record of its own with the swaps inside it
     (offsets made relative to the sentence); sentences a swap straddles, or outside
     ``TERM_SET_WORDS``, are left out."""
-    from repair.chunks import sentence_ends
+    from repair.chunks import sentence_bounds
 
     spun = record["spun"]
     edits = record["edits"]
-    cuts = sorted({0, len(spun), *sentence_ends(spun)})
     out = []
     shift = 0  # original offset minus spun offset, at the current cut
     index = 0
     reach = 0  # where the last swap seen ends: a swap reaching past a cut spoils both sentences
-    for number, (a, b) in enumerate(zip(cuts, cuts[1:])):
+    for number, (a, b) in enumerate(sentence_bounds(spun)):
         inside, straddles = [], reach > a
         shift_at_a = shift
         while index < len(edits) and edits[index]["spun_start"] < b:

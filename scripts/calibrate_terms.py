@@ -91,7 +91,7 @@ GRID = (
     (replace(STOP_39, paper_pairs=True, paper_min_spin=0.05, min_zipf_gain=-1.0), 4.0),
     (replace(STOP_41, min_strength=-1.5), 4.0),
     (replace(STOP_41, min_strength=-1.5, paper_pairs=True, paper_min_spin=0.05), 4.0),
-    # the shipped stop-41 setting with lower tagger floors, in the room its association leaves
+    # the stop-41 association at strength -1.5 with lower tagger floors, in the room it leaves
     *((replace(STOP_41, min_strength=-1.5, **floors), 4.0) for floors in (
         dict(corpus_min_spin=0.05), dict(thesaurus_min_spin=0.02),
         dict(min_spin=0.01, thesaurus_min_spin=0.02, corpus_min_spin=0.05))),

@@ -14,7 +14,7 @@ these sets than on human papers: they can choose between settings, but figures t
 ships still come from the held-out sets of ``build_data.py``.
 
     python scripts/generate_papers.py --out data              # papers-dev, papers-heldout .jsonl.gz
-    python scripts/build_data.py --out data --seed 13 --paper-terms-only   # {dev,heldout}-paper-terms
+    python scripts/build_data.py --out data --seed 13 --paper-terms-only   # {dev,dev-heldout,test,heldout}-paper-terms
 
 Deterministic for a given LM file, seed and thread count (sampling seeded per batch).
 """
@@ -94,11 +94,10 @@ def plain_sentence(sentence: str, known_words) -> bool:
 
 def plain_paragraph(text: str, known_words) -> str:
     """The plain sentences of one generation, joined as one paragraph."""
-    from repair.chunks import sentence_ends
+    from repair.chunks import sentence_bounds
 
     text = " ".join(text.split())
-    cuts = sorted({0, len(text), *sentence_ends(text)})
-    kept = [text[a:b].strip() for a, b in zip(cuts, cuts[1:])]
+    kept = [text[a:b].strip() for a, b in sentence_bounds(text)]
     return " ".join(s for s in kept if plain_sentence(s, known_words))
 
 
