@@ -75,6 +75,12 @@ class TermSettings:
     # P(w2) from the word's zipf); None: not asked. A strong pair made of a very common word ("long time",
     # "came back") is ordinary prose, not the term a spinner mangled ("long interval" is no spun "long time")
     min_association: float | None = None
+    # a text of at least quiet_words words whose mean tagger spin is under quiet_spin reads as clean as a whole
+    # (a spinner swaps words throughout a document, and the tagger's spins rise with them); no image is admitted
+    # there, since it would rest on one pair nobody knows. None: every text alike. Short texts are never judged
+    # so: one sentence says too little about the document it came from
+    quiet_words: int | None = None
+    quiet_spin: float = 0.0
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -88,8 +94,9 @@ class TermSettings:
         corpus = "" if self.corpus_pairs is None else _with_floor(f"/corpus-{self.corpus_pairs}", self.corpus_min_spin)
         paper = _with_floor("/paper", self.paper_min_spin) if self.paper_pairs else ""
         association = "" if self.min_association is None else f"/pmi{self.min_association:g}"
+        quiet = "" if self.quiet_words is None else f"/quiet<{self.quiet_spin:g}~{self.quiet_words}w"
         return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}{paper}"
-                f"{association}"
+                f"{association}{quiet}"
                 f"@{self.min_spin:g}")
 
 
@@ -183,6 +190,12 @@ class TermImages:
                     yield image, strength, source
                     break
 
+    def quiet(self, scores: Sequence) -> bool:
+        """Whether the tagger's word ``scores`` say that the whole text is clean (``quiet_words``, ``quiet_spin``)."""
+        if self.settings.quiet_words is None or len(scores) < max(self.settings.quiet_words, 1):
+            return False
+        return sum(w.spin for w in scores) / len(scores) < self.settings.quiet_spin
+
     def _associated(self, second: str, strength: float) -> bool:
         """Whether a pair of ``strength`` (log10 P(second | first)) ending in ``second`` is associated enough."""
         if self.settings.min_association is None:
@@ -215,6 +228,8 @@ class TermImages:
         with word ``scores`` (the tagger's), a word needs the floor of what vouches for its image (``min_spin``
         for the tables, ``corpus_min_spin`` or ``thesaurus_min_spin`` where only those do, if set)."""
         added = []
+        if self.quiet(scores):
+            return list(spans)
         for found in self.images(text):
             inside = [w.spin for w in scores if found.start <= w.start < found.end]
             word_spin = max(inside) if inside else (0.0 if scores else 1.0)

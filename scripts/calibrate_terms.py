@@ -99,6 +99,14 @@ GRID = (
     *((replace(STOP_41, min_strength=strength), 4.0) for strength in (-1.75, -2.0)),
     # ... weaker still, where the pair must be a stronger collocation
     *((replace(STOP_41, min_strength=-2.0, min_association=pmi), 4.0) for pmi in (2.75, 3.0)),
+    # no images in a long text the tagger finds clean throughout (stop 42), which spares clean documents ...
+    *((replace(STOP_41, quiet_words=100, quiet_spin=spin), 4.0) for spin in (0.006, 0.008, 0.01)),
+    # ... and leaves room for a heavier image weight, weaker pairs or lower tagger floors in the rest
+    (replace(STOP_41, quiet_words=100, quiet_spin=0.008), 6.0),
+    (replace(STOP_41, quiet_words=100, quiet_spin=0.008, min_strength=-2.0), 4.0),
+    (replace(STOP_41, quiet_words=100, quiet_spin=0.008, min_spin=0.01, thesaurus_min_spin=0.02, corpus_min_spin=0.05), 4.0),
+    # weaker pairs behind a stricter quiet gate
+    *((replace(STOP_41, quiet_words=100, quiet_spin=spin, min_strength=-2.0), 4.0) for spin in (0.012, 0.015)),
 )
 
 

@@ -295,3 +295,22 @@ def test_an_image_rarer_than_the_written_word_is_found_only_below_a_zero_zipf_ga
     assert not [i for i in plain.images(text) if i.start == at]
     assert [(text[i.start:i.end], i.image) for i in rarer.images(text) if i.start == at] == [("death", "loss")]
     assert rarer.settings.signature == ">=-1.5/v1/z-1/corpus-either@0.02"
+
+
+def test_a_long_text_the_tagger_finds_clean_throughout_admits_no_image_and_a_short_one_still_does():
+    settings = TermSettings(min_strength=-1.0, min_spin=0.02, quiet_words=40, quiet_spin=0.01)
+    terms = TermImages(Lexicon.load(LEXICON), settings)
+    filler = " The council voted to repair the old bridge next year, officials said." * 4
+    long_text = SPUN + filler
+    assert len(_scores_for(long_text, lambda w: 0)) >= 40 > len(_scores_for(SPUN, lambda w: 0))
+
+    def spins(w):  # the written words are unsure, everything else clean
+        return 0.03 if w in ("menu", "lotion") else 0.001
+
+    assert terms.extend(long_text, [], _scores_for(long_text, spins)) == []
+    assert [s.text for s in terms.extend(SPUN, [], _scores_for(SPUN, spins))] == ["menu", "lotion"]
+    # the same long text with spins raised throughout, as in a spun document, is judged word by word again
+    spun_throughout = _scores_for(long_text, lambda w: 0.3 if w in ("menu", "lotion") else 0.02)
+    assert [s.text for s in terms.extend(long_text, [], spun_throughout)] == ["menu", "lotion"]
+    assert "/quiet<0.01~40w" in settings.signature
+    assert "quiet" not in TermSettings(min_strength=-1.0).signature
