@@ -29,7 +29,8 @@ sentences of train's originals and N clean ones (``train_detector.py --mix train
 ``--terms-only --wordnet-terms`` derives ``{dev,dev-heldout,test,heldout}-wnterms`` instead: the same with
 WordNet's two-word terms as the terms spun.
 ``--paper-terms-only`` derives ``{dev,dev-heldout,test,heldout}-paper-terms`` the same way from the LM-written
-paper documents of ``scripts/generate_papers.py`` (``PAPER_SOURCES``).
+paper documents of ``scripts/generate_papers.py`` (``PAPER_SOURCES``), and ``...-paper-terms-in-papers``: each of
+those sentences back in its whole paper, the rest of it clean (``in_their_documents``).
 ``--lone-only`` derives ``{dev,dev-heldout,test,heldout}-lone``: sentences of each split's spun
 documents, each alone with its own swaps and followed by its clean original (``write_lone_sets``);
 ``--train-lone-sentences N`` also writes ``train-lone``, N such sentences of train and N clean ones.
@@ -700,10 +701,35 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
         write_checked_records(out / f"{split}-{suffix}.jsonl.gz", chosen)
         if split in TERM_SET_SPLITS and suffix == "terms":
             write_paired_set(out / f"{split}-paired.jsonl.gz", chosen)
+        if papers:
+            write_checked_records(out / f"{split}-{suffix}-in-papers.jsonl.gz",
+                                  in_their_documents(chosen, out / f"{source}.jsonl.gz"))
         counts[split] = {"known": min(len(pools[True]), wanted // 2), "unknown": min(len(pools[False]), wanted // 2),
                          "clean": min(len(clean), clean_wanted),
                          "available": {"known": len(pools[True]), "unknown": len(pools[False])}}
     return counts
+
+
+def in_their_documents(term_records: list[dict], documents: Path) -> Iterator[dict]:
+    """Each term record's sentence put back into the document it was cut from (``record["id"]`` begins with the
+    document's), the rest of that document left clean: a text with one spun term in it. A set of single
+    sentences cannot show what a document-level judgement costs a paper that is clean but for a term or two,
+    the case a reviewer screening papers cares most about (the detector card, stop 42)."""
+    originals = {}
+    with gzip.open(documents, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            originals[record["id"]] = record["original"]
+    for record in term_records:
+        document = originals.get(record["id"].split("~")[0], "")
+        at = document.find(record["original"])
+        if at < 0:
+            continue
+        moved = [{**edit, "spun_start": edit["spun_start"] + at, "spun_end": edit["spun_end"] + at,
+                  "orig_start": edit["orig_start"] + at, "orig_end": edit["orig_end"] + at} for edit in record["edits"]]
+        yield {**record, "id": f"{record['id']}~in-paper", "split": f"{record['split']}-in-papers",
+               "original": document, "edits": moved,
+               "spun": document[:at] + record["spun"] + document[at + len(record["original"]):]}
 
 
 def write_paired_set(path: Path, term_records: list[dict]) -> None:

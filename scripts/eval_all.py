@@ -6,6 +6,8 @@ Scores the default models and the lexicon baseline on these sets:
   synthetic / held-out terms  data/test-terms.jsonl.gz, data/heldout-terms.jsonl.gz (one spun term a sentence)
   synthetic / held-out paper terms  data/test-paper-terms.jsonl.gz, data/heldout-paper-terms.jsonl.gz (the same
                           in sentences of LM-written papers, scripts/generate_papers.py)
+  ... in papers           data/test-paper-terms-in-papers.jsonl.gz, data/heldout-paper-terms-in-papers.jsonl.gz
+                          (each of those sentences back in its whole paper, the rest of it clean)
   real tortured phrases   ../shared/eval/tortured-phrases.gold.jsonl (with clean originals)
 and writes OUT/quality.json and OUT/quality.md (default OUT: runs/eval).
 
@@ -46,6 +48,9 @@ DATA_SETS: dict[str, tuple[str, ...]] = {
     # the same in sentences of LM-written papers on topics no dev set uses (build_data.py --paper-terms-only)
     "synthetic paper terms": ("test-paper-terms.jsonl.gz",),
     "held-out paper terms": ("heldout-paper-terms.jsonl.gz",),
+    # each of those sentences back in its whole paper, the rest clean: one spun term in some 120 words
+    "synthetic paper terms in papers": ("test-paper-terms-in-papers.jsonl.gz",),
+    "held-out paper terms in papers": ("heldout-paper-terms-in-papers.jsonl.gz",),
 }
 REAL_SET = "real tortured phrases"
 

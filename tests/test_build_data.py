@@ -343,6 +343,20 @@ def test_paper_term_sets_spin_sentences_of_their_own_topics(tmp_path, capsys):
             assert record["split"] == f"{split}-paper-terms" and record["domain"] == "paper" and record["edits"]
             # a sentence of the split's own topics, never of the other split's
             assert record["original"] in own
+        # each sentence back in its whole paper: the paper's other sentences clean, the term's swaps moved along
+        sentences = {r["id"]: r for r in read(tmp_path / f"{split}-paper-terms.jsonl.gz")}
+        in_papers = list(read(tmp_path / f"{split}-paper-terms-in-papers.jsonl.gz"))
+        assert len(in_papers) == len(sentences)
+        for record in in_papers:
+            build_data.check_record(record)
+            sentence = sentences[record["id"].removesuffix("~in-paper")]
+            assert record["original"] in PAPER_PARAGRAPHS[source] and sentence["original"] in record["original"]
+            at = record["original"].index(sentence["original"])
+            assert record["spun"] == record["original"][:at] + sentence["spun"] + record["original"][at + len(sentence["original"]):]
+            assert [(e["spun"], e["original"]) for e in record["edits"]] == [(e["spun"], e["original"]) for e in sentence["edits"]]
+            for edit in record["edits"]:
+                assert record["spun"][edit["spun_start"]:edit["spun_end"]] == edit["spun"]
+                assert record["original"][edit["orig_start"]:edit["orig_end"]] == edit["original"]
     # the command line says what is missing, in one line
     assert build_data.main(["--out", str(tmp_path / "empty"), "--paper-terms-only"]) == 2
     assert "run scripts/generate_papers.py first" in capsys.readouterr().err
