@@ -732,6 +732,61 @@ def in_their_documents(term_records: list[dict], documents: Path) -> Iterator[di
                "spun": document[:at] + record["spun"] + document[at + len(record["original"]):]}
 
 
+TERMS_IN_DOCS_MOST = 2  # spun terms a train document gets back at most (train-terms-in-docs)
+
+
+def terms_in_documents(term_records: list[dict], documents: Path, rng: random.Random,
+                       most: int = TERMS_IN_DOCS_MOST) -> Iterator[dict]:
+    """Documents clean but for one to ``most`` spun terms: for each document some of whose sentences have a
+    spun term in ``term_records``, that many of those sentences (drawn) put back, the rest of it as written.
+    ``in_their_documents`` does this one sentence at a time for the eval sets; the detector learns here that a
+    document-level judgement must not hide a lone tortured phrase in an otherwise clean text (detector card,
+    stop 43), which neither single sentences nor documents spun throughout teach it."""
+    originals = {}
+    with gzip.open(documents, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            originals[record["id"]] = record
+    by_document: dict[str, list[dict]] = {}
+    for record in term_records:
+        if record["edits"]:
+            by_document.setdefault(record["id"].split("~")[0], []).append(record)
+    for document_id in sorted(by_document):
+        source = originals.get(document_id)
+        if source is None:
+            continue
+        document = source["original"]
+        placed = sorted(((document.find(r["original"]), r) for r in by_document[document_id]), key=lambda p: p[0])
+        placed = [(at, r) for at, r in placed if at >= 0]
+        if not placed:
+            continue
+        chosen = sorted(rng.sample(placed, min(len(placed), rng.randint(1, most))), key=lambda p: p[0])
+        spun, edits, shift, cursor = [], [], 0, 0
+        for at, record in chosen:
+            if at < cursor:  # the same sentence twice in one document: one is enough
+                continue
+            spun.append(document[cursor:at] + record["spun"])
+            offset = at + shift
+            edits += [{**edit, "spun_start": edit["spun_start"] + offset, "spun_end": edit["spun_end"] + offset,
+                       "orig_start": edit["orig_start"] + at, "orig_end": edit["orig_end"] + at}
+                      for edit in record["edits"]]
+            shift += len(record["spun"]) - len(record["original"])
+            cursor = at + len(record["original"])
+        spun.append(document[cursor:])
+        yield {"id": f"{document_id}~terms{len(edits)}", "domain": source["domain"], "split": "train-terms-in-docs",
+               "profile": "term", "original": document, "spun": "".join(spun), "edits": edits}
+
+
+def write_terms_in_documents(out: Path, seed: int) -> dict:
+    """``train-terms-in-docs.jsonl.gz`` from ``train-terms`` and ``train`` (``terms_in_documents``)."""
+    with gzip.open(out / "train-terms.jsonl.gz", "rt", encoding="utf-8") as handle:
+        term_records = [json.loads(line) for line in handle]
+    rng = random.Random(f"{seed}|terms-in-docs")
+    written = write_checked_records(out / "train-terms-in-docs.jsonl.gz",
+                                    terms_in_documents(term_records, out / "train.jsonl.gz", rng))
+    return {"train-terms-in-docs": written}
+
+
 def write_paired_set(path: Path, term_records: list[dict]) -> None:
     """A term set's sentences and, beside each, its clean original (profile ``clean``): the shape of
     the real tortured-phrase set (spun sentences and their originals, each scored alone), so the
@@ -912,6 +967,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paper-terms-only", action="store_true",
                         help="only derive the *-paper-terms sets from the LM-written papers-{dev,heldout} in --out "
                              "(scripts/generate_papers.py)")
+    parser.add_argument("--terms-in-docs-only", action="store_true",
+                        help="only write train-terms-in-docs (train documents clean but for one or two spun terms) "
+                             "from train and train-terms in --out")
     parser.add_argument("--lexicon", default="models/lexicon", help="tables that say which terms are known (--terms-only)")
     args = parser.parse_args(argv)
     if args.sparse_only:
@@ -929,6 +987,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(json.dumps(write_lone_sets(Path(args.out), args.seed, args.lone_sentences,
                                          train_sentences=args.train_lone_sentences)))
+        return 0
+    if args.terms_in_docs_only:
+        missing = [s for s in ("train", "train-terms") if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]
+        if missing:
+            print(f"build_data: --terms-in-docs-only needs {', '.join(missing)} in {args.out}: build them first "
+                  "(train-terms: --terms-only --train-term-sentences N)", file=sys.stderr)
+            return 2
+        print(json.dumps(write_terms_in_documents(Path(args.out), args.seed)))
         return 0
     if args.paper_terms_only:
         missing = sorted({s for s in PAPER_SOURCES.values() if not (Path(args.out) / f"{s}.jsonl.gz").is_file()})

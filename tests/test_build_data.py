@@ -383,6 +383,41 @@ def test_train_term_sentences_pair_spun_and_clean_sentences_of_train(built, tmp_
     assert all(r["edits"] for r in spun) and all(not r["edits"] and r["spun"] == r["original"] for r in clean)
 
 
+
+def test_terms_in_documents_put_one_or_two_spun_terms_back_into_a_clean_train_document(built, tmp_path, capsys):
+    """--terms-in-docs-only: train documents clean but for the spun term sentences put back (one or two),
+    every swap's offsets moved along, the rest of the document exactly as written."""
+    import shutil
+
+    out, _ = built
+    for split in (*build_data.TERM_SET_SPLITS, "train"):
+        shutil.copy(out / f"{split}.jsonl.gz", tmp_path)
+    lexicon_dir = Path(__file__).resolve().parent.parent / "models" / "lexicon"
+    build_data.write_term_sets(tmp_path, 7, per_split=10, lexicon_dir=lexicon_dir, train_sentences=40)
+    assert build_data.main(["--out", str(tmp_path), "--seed", "7", "--terms-in-docs-only"]) == 0
+    sentences = [r for r in read(tmp_path / "train-terms.jsonl.gz") if r["edits"]]
+    documents = {r["id"]: r["original"] for r in read(out / "train.jsonl.gz")}
+    records = read(tmp_path / "train-terms-in-docs.jsonl.gz")
+    assert records and len(records) == len({r["id"].split("~")[0] for r in sentences})
+    for record in records:
+        build_data.check_record(record)
+        assert record["original"] == documents[record["id"].split("~")[0]] and record["edits"]
+        # undoing the swaps gives the document back; the spun sentences put back are the term set's own
+        mine = [s for s in sentences if s["id"].split("~")[0] == record["id"].split("~")[0] and s["spun"] in record["spun"]]
+        assert 1 <= len(mine) <= build_data.TERMS_IN_DOCS_MOST
+        assert sorted((e["spun"], e["original"]) for e in record["edits"]) == sorted(
+            (e["spun"], e["original"]) for s in mine for e in s["edits"])
+        for edit in record["edits"]:
+            assert record["spun"][edit["spun_start"]:edit["spun_end"]] == edit["spun"]
+            assert record["original"][edit["orig_start"]:edit["orig_end"]] == edit["original"]
+        rebuilt, cursor = [], 0
+        for edit in sorted(record["edits"], key=lambda e: e["spun_start"]):
+            rebuilt += [record["spun"][cursor:edit["spun_start"]], edit["original"]]
+            cursor = edit["spun_end"]
+        assert "".join(rebuilt) + record["spun"][cursor:] == record["original"]
+    assert build_data.main(["--out", str(tmp_path / "empty"), "--terms-in-docs-only"]) == 2
+    assert "--terms-in-docs-only needs train, train-terms" in capsys.readouterr().err
+
 def spun_record(original: str, swaps: list[tuple[str, str]]) -> dict:
     """``original`` with each (word, substitute) swapped at the word's next occurrence, as build_data writes it."""
     edits, cursor, out = [], 0, []
