@@ -710,23 +710,31 @@ def write_term_sets(out: Path, seed: int, per_split: int, lexicon_dir: Path, tra
     return counts
 
 
+def shifted_edits(edits: list[dict], spun_by: int, orig_by: int) -> list[dict]:
+    """``edits`` with their spun offsets moved by ``spun_by`` and their original offsets by ``orig_by``: a
+    sentence's swaps put into (or cut out of) the document around it."""
+    return [{**e, "spun_start": e["spun_start"] + spun_by, "spun_end": e["spun_end"] + spun_by,
+             "orig_start": e["orig_start"] + orig_by, "orig_end": e["orig_end"] + orig_by} for e in edits]
+
+
+def records_by_id(path: Path) -> dict[str, dict]:
+    """Every record of a split file, by its id."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return {record["id"]: record for record in map(json.loads, handle)}
+
+
 def in_their_documents(term_records: list[dict], documents: Path) -> Iterator[dict]:
     """Each term record's sentence put back into the document it was cut from (``record["id"]`` begins with the
     document's), the rest of that document left clean: a text with one spun term in it. A set of single
     sentences cannot show what a document-level judgement costs a paper that is clean but for a term or two,
     the case a reviewer screening papers cares most about (the detector card, stop 42)."""
-    originals = {}
-    with gzip.open(documents, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            originals[record["id"]] = record["original"]
+    originals = records_by_id(documents)
     for record in term_records:
-        document = originals.get(record["id"].split("~")[0], "")
+        document = originals.get(record["id"].split("~")[0], {}).get("original", "")
         at = document.find(record["original"])
         if at < 0:
             continue
-        moved = [{**edit, "spun_start": edit["spun_start"] + at, "spun_end": edit["spun_end"] + at,
-                  "orig_start": edit["orig_start"] + at, "orig_end": edit["orig_end"] + at} for edit in record["edits"]]
+        moved = shifted_edits(record["edits"], at, at)
         yield {**record, "id": f"{record['id']}~in-paper", "split": f"{record['split']}-in-papers",
                "original": document, "edits": moved,
                "spun": document[:at] + record["spun"] + document[at + len(record["original"]):]}
@@ -742,11 +750,7 @@ def terms_in_documents(term_records: list[dict], documents: Path, rng: random.Ra
     ``in_their_documents`` does this one sentence at a time for the eval sets; the detector learns here that a
     document-level judgement must not hide a lone tortured phrase in an otherwise clean text (detector card,
     stop 43), which neither single sentences nor documents spun throughout teach it."""
-    originals = {}
-    with gzip.open(documents, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            originals[record["id"]] = record
+    originals = records_by_id(documents)
     by_document: dict[str, list[dict]] = {}
     for record in term_records:
         if record["edits"]:
@@ -766,10 +770,7 @@ def terms_in_documents(term_records: list[dict], documents: Path, rng: random.Ra
             if at < cursor:  # the same sentence twice in one document: one is enough
                 continue
             spun.append(document[cursor:at] + record["spun"])
-            offset = at + shift
-            edits += [{**edit, "spun_start": edit["spun_start"] + offset, "spun_end": edit["spun_end"] + offset,
-                       "orig_start": edit["orig_start"] + at, "orig_end": edit["orig_end"] + at}
-                      for edit in record["edits"]]
+            edits += shifted_edits(record["edits"], at + shift, at)
             shift += len(record["spun"]) - len(record["original"])
             cursor = at + len(record["original"])
         spun.append(document[cursor:])
@@ -880,9 +881,7 @@ def lone_sentences(record: dict) -> list[dict]:
         if any(e["spun_start"] < start or e["spun_end"] > end for e in inside):
             continue
         orig_start, orig_end = start + shift_at_a, end + shift
-        moved = [{**e, "spun_start": e["spun_start"] - start, "spun_end": e["spun_end"] - start,
-                  "orig_start": e["orig_start"] - orig_start, "orig_end": e["orig_end"] - orig_start}
-                 for e in inside]
+        moved = shifted_edits(inside, -start, -orig_start)
         out.append({"id": f"{record['id']}~s{number}", "domain": record["domain"],
                     "split": f"{record['split']}-lone", "profile": record["profile"],
                     "original": record["original"][orig_start:orig_end], "spun": spun[start:end],

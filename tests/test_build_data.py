@@ -383,7 +383,6 @@ def test_train_term_sentences_pair_spun_and_clean_sentences_of_train(built, tmp_
     assert all(r["edits"] for r in spun) and all(not r["edits"] and r["spun"] == r["original"] for r in clean)
 
 
-
 def test_terms_in_documents_put_one_or_two_spun_terms_back_into_a_clean_train_document(built, tmp_path, capsys):
     """--terms-in-docs-only: train documents clean but for the spun term sentences put back (one or two),
     every swap's offsets moved along, the rest of the document exactly as written."""
@@ -417,6 +416,7 @@ def test_terms_in_documents_put_one_or_two_spun_terms_back_into_a_clean_train_do
         assert "".join(rebuilt) + record["spun"][cursor:] == record["original"]
     assert build_data.main(["--out", str(tmp_path / "empty"), "--terms-in-docs-only"]) == 2
     assert "--terms-in-docs-only needs train, train-terms" in capsys.readouterr().err
+
 
 def spun_record(original: str, swaps: list[tuple[str, str]]) -> dict:
     """``original`` with each (word, substitute) swapped at the word's next occurrence, as build_data writes it."""
