@@ -100,6 +100,10 @@ def arguments(argv=None):
                         help="draw this share of training records from another split in --data instead of train "
                              "(e.g. train-terms:0.5, single sentences from build_data.py --train-term-sentences); "
                              "repeatable")
+    parser.add_argument("--train-only", action="append", default=[], metavar="PREFIX",
+                        help="train only the parameters whose names start with PREFIX (e.g. head_document: the "
+                             "second pass that reads the document's statistics), the rest stays as --init left it; "
+                             "repeatable")
     parser.add_argument("--init", type=Path, default=None,
                         help="start from the trained weights in this model folder (when --runs holds no checkpoint)")
     return parser.parse_args(argv)
@@ -212,6 +216,13 @@ def main(argv=None) -> int:
     if detector.features.is_frequency_only:
         print("warning: no lexicon found; reverse-thesaurus features are zero", file=sys.stderr, flush=True)
     network = detector.network
+    if args.train_only:
+        prefixes = tuple(args.train_only)
+        if not any(n.startswith(prefixes) for n, _ in network.named_parameters()):
+            fail(f"--train-only {' '.join(prefixes)} names no parameter of the network")
+        for name, parameter in network.named_parameters():
+            if not name.startswith(prefixes):
+                parameter.requires_grad_(False)
     encoder_params = [p for n, p in network.named_parameters() if p.requires_grad and n.startswith("encoder.")]
     head_params = [p for n, p in network.named_parameters() if p.requires_grad and not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([{"params": encoder_params, "lr": args.lr},

@@ -268,6 +268,30 @@ def test_continuing_with_fewer_features_keeps_the_weights_of_the_rest(tmp_path):
     assert all(spun[s.start:s.end] == s.text for s in detector.detect(spun, 0.0))
 
 
+def test_training_only_the_document_head_leaves_every_other_weight_as_it_started(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_split(data, "train", records(8))
+    write_split(data, "dev", records(4))
+    trainer = load_script("train_detector")
+    common = ["--data", str(data), "--lexicon", str(tmp_path / "none"), "--batch-tokens", "200",
+              "--dev-docs", "4", "--threads", "1", "--encoder-layers", "2", "--trainable-layers", "1"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert trainer.main(common + ["--out", str(first), "--runs", str(tmp_path / "r1"), "--max-steps", "1"]) == 0
+    assert trainer.main(common + ["--out", str(second), "--runs", str(tmp_path / "r2"), "--max-steps", "2",
+                                  "--init", str(first), "--train-only", "head_document"]) == 0
+    before, after = load_file(str(first / "model.safetensors")), load_file(str(second / "model.safetensors"))
+    assert before.keys() == after.keys()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("head_document.") for k in changed)
+    with pytest.raises(SystemExit):
+        trainer.main(common + ["--out", str(tmp_path / "x"), "--runs", str(tmp_path / "r3"), "--max-steps", "1",
+                               "--train-only", "no_such_module"])
+
+
 def test_masking_words_hides_their_pieces_and_keeps_everything_else():
     import random as random_module
 
