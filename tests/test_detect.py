@@ -232,6 +232,17 @@ def test_tiny_from_scratch_encoder_ships_all_its_weights(tmp_path):
     assert all(spun[s.start:s.end] == s.text for s in detector.detect(spun, 0.0))
 
 
+def small_two_layer_trainer(tmp_path):
+    """The training script and the arguments of a few-step run of a two-layer tagger on tiny splits."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_split(data, "train", records(8))
+    write_split(data, "dev", records(4))
+    common = ["--data", str(data), "--lexicon", str(tmp_path / "none"), "--batch-tokens", "200",
+              "--dev-docs", "4", "--threads", "1", "--encoder-layers", "2", "--trainable-layers", "1"]
+    return load_script("train_detector"), common
+
+
 def test_continuing_with_fewer_features_keeps_the_weights_of_the_rest(tmp_path):
     """--init from a model trained on more features (an ablation drops one): every kept
     feature's head weights carry over, column for column."""
@@ -240,13 +251,7 @@ def test_continuing_with_fewer_features_keeps_the_weights_of_the_rest(tmp_path):
 
     from repair.detect_features import FEATURE_NAMES
 
-    data = tmp_path / "data"
-    data.mkdir()
-    write_split(data, "train", records(8))
-    write_split(data, "dev", records(4))
-    trainer = load_script("train_detector")
-    common = ["--data", str(data), "--lexicon", str(tmp_path / "none"), "--batch-tokens", "200",
-              "--dev-docs", "4", "--threads", "1", "--encoder-layers", "2", "--trainable-layers", "1"]
+    trainer, common = small_two_layer_trainer(tmp_path)
     full, fewer = tmp_path / "full", tmp_path / "fewer"
     assert trainer.main(common + ["--out", str(full), "--runs", str(tmp_path / "r1"), "--max-steps", "1"]) == 0
     old = load_file(str(full / "model.safetensors"))
@@ -272,13 +277,7 @@ def test_training_only_the_document_head_leaves_every_other_weight_as_it_started
     import torch
     from safetensors.torch import load_file
 
-    data = tmp_path / "data"
-    data.mkdir()
-    write_split(data, "train", records(8))
-    write_split(data, "dev", records(4))
-    trainer = load_script("train_detector")
-    common = ["--data", str(data), "--lexicon", str(tmp_path / "none"), "--batch-tokens", "200",
-              "--dev-docs", "4", "--threads", "1", "--encoder-layers", "2", "--trainable-layers", "1"]
+    trainer, common = small_two_layer_trainer(tmp_path)
     first, second = tmp_path / "first", tmp_path / "second"
     assert trainer.main(common + ["--out", str(first), "--runs", str(tmp_path / "r1"), "--max-steps", "1"]) == 0
     assert trainer.main(common + ["--out", str(second), "--runs", str(tmp_path / "r2"), "--max-steps", "2",
