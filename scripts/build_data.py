@@ -368,8 +368,11 @@ def heldout_originals(seed: int) -> frozenset:
 class ToolBox:
     """Spinner instances, one per (split, profile, tool number), created on first use."""
 
-    def __init__(self, heldout: frozenset):
+    def __init__(self, heldout: frozenset, train_swaps_heldout: bool = False):
         self.heldout = heldout
+        # train's tools may swap the held-out originals too: for a model judged on real text, where
+        # spinners swap every word (the heldout splits then no longer measure it on unseen originals)
+        self.train_swaps_heldout = train_swaps_heldout
         self._tools: dict = {}
 
     def get(self, split: str, profile: str, number: int) -> Spinner:
@@ -386,6 +389,8 @@ class ToolBox:
                     eager = replace(base, word_rate=(0.85, 1.0), function_rate=(0.85, 1.0),
                                     coverage=1.0, table_share=1.0)
                 self._tools[key] = Spinner(eager, seed, only_originals=self.heldout)
+            elif split == "train" and self.train_swaps_heldout:
+                self._tools[key] = Spinner(profile, seed)
             else:
                 self._tools[key] = Spinner(profile, seed, exclude_originals=self.heldout)
         return self._tools[key]
@@ -526,7 +531,8 @@ class Stats:
 
 # ---------------------------------------------------------------------- build
 def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_docs: int, log=print,
-          only: frozenset = frozenset(), profile_mix: dict[str, float] = PROFILE_MIX) -> dict:
+          only: frozenset = frozenset(), profile_mix: dict[str, float] = PROFILE_MIX,
+          all_originals: bool = False) -> dict:
     """Write every split (or just those in ``only``, leaving the rest and stats.json alone)."""
     started = time.time()
     chunks_by_split: dict[str, list[Chunk]] = {s: [] for s in SPLITS}
@@ -534,7 +540,7 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
         chunks_by_split[split_of(doc.id, seed)].extend(chunk_source(doc, seed))
     log("chunks: " + ", ".join(f"{s}={len(c)}" for s, c in chunks_by_split.items()))
     heldout = heldout_originals(seed)
-    tools = ToolBox(heldout)
+    tools = ToolBox(heldout, train_swaps_heldout=all_originals)
     rng = random.Random(f"{seed}|build")
 
     plan: dict[str, list[tuple[Chunk, str, int]]] = {}
@@ -583,6 +589,7 @@ def build(out: Path, seed: int, sources: list[SourceDoc], train_docs: int, eval_
     summary["seed"] = seed
     summary["profile_mix"] = dict(profile_mix)
     summary["heldout_originals"] = len(heldout)
+    summary["train_swaps_heldout_originals"] = all_originals
     summary["build_seconds"] = round(time.time() - started, 1)
     summary["sources"] = dict(Counter(d.domain for d in sources))
     stats_part = out / ".stats.json.part"
@@ -947,6 +954,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profiles", default="",
                         help="profile mix as name=share,... (default: "
                              + ",".join(f"{k}={v}" for k, v in PROFILE_MIX.items()) + "; e.g. clean=0.3,term=0.7)")
+    parser.add_argument("--all-originals", action="store_true",
+                        help="train's tools may swap every original, the held-out ones too (a model for real text; "
+                             "the heldout splits then no longer measure it on unseen originals: judge it elsewhere)")
     parser.add_argument("--only", default="", help="comma-separated splits to write (default: all)")
     parser.add_argument("--sparse-only", action="store_true",
                         help="only derive the *-sparse splits from the splits already in --out")
@@ -1036,7 +1046,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print("sources: " + ", ".join(f"{k}={v}" for k, v in Counter(d.domain for d in sources).items()), flush=True)
     summary = build(Path(args.out), args.seed, sources, args.train_docs, args.eval_docs,
-                    log=lambda m: print(m, flush=True), only=only, profile_mix=mix)
+                    log=lambda m: print(m, flush=True), only=only, profile_mix=mix, all_originals=args.all_originals)
     if only:
         print(f"wrote {', '.join(sorted(only))} in {args.out}")
         return 0

@@ -125,6 +125,28 @@ def test_heldout_uses_only_heldout_originals(built):
                     assert lemmas(edit) - heldout, edit
 
 
+def test_all_originals_lets_train_swap_the_heldout_originals_and_leaves_the_other_splits_alone(built, tmp_path):
+    from lemminflect import getAllLemmas
+
+    out, _ = built
+    heldout = build_data.heldout_originals(7)
+    every = tmp_path / "every"
+    summary = build_data.build(every, seed=7, sources=make_sources(60), train_docs=60, eval_docs=12,
+                               log=lambda m: None, all_originals=True)
+    assert summary["train_swaps_heldout_originals"] is True
+
+    def only_heldout(edit):
+        word = edit["original"].lower().split()[-1]
+        if edit["kind"] != "word":
+            return edit["original"].lower() in heldout
+        return not ({word} | {lemma for options in getAllLemmas(word).values() for lemma in options}) - heldout
+
+    assert any(only_heldout(e) for r in read(every / "train.jsonl.gz") for e in r["edits"])
+    assert not any(only_heldout(e) for r in read(out / "train.jsonl.gz") for e in r["edits"])
+    for split in ("dev", "test", "heldout", "dev-heldout"):
+        assert read(every / f"{split}.jsonl.gz") == read(out / f"{split}.jsonl.gz"), split
+
+
 def test_pairs_files_for_eval(built):
     out, _ = built
     for split in ("test", "heldout"):
