@@ -99,15 +99,17 @@ def test_split_by_source_document(built):
         assert record["id"].split("/", 1)[1].rsplit("#", 1)[0] in test_sources
 
 
-def test_heldout_uses_only_heldout_originals(built):
+def lemmas(edit: dict) -> set[str]:
+    """The last word of an edit's original and every lemma lemminflect knows for it."""
     from lemminflect import getAllLemmas
 
+    word = edit["original"].lower().split()[-1]
+    return {word} | {lemma for options in getAllLemmas(word).values() for lemma in options}
+
+
+def test_heldout_uses_only_heldout_originals(built):
     out, _ = built
     heldout = build_data.heldout_originals(7)
-
-    def lemmas(edit):
-        word = edit["original"].lower().split()[-1]
-        return {word} | {lemma for options in getAllLemmas(word).values() for lemma in options}
 
     held_edits = [e for r in read(out / "heldout.jsonl.gz") for e in r["edits"]]
     assert held_edits
@@ -126,8 +128,6 @@ def test_heldout_uses_only_heldout_originals(built):
 
 
 def test_all_originals_lets_train_swap_the_heldout_originals_and_leaves_the_other_splits_alone(built, tmp_path):
-    from lemminflect import getAllLemmas
-
     out, _ = built
     heldout = build_data.heldout_originals(7)
     every = tmp_path / "every"
@@ -136,10 +136,9 @@ def test_all_originals_lets_train_swap_the_heldout_originals_and_leaves_the_othe
     assert summary["train_swaps_heldout_originals"] is True
 
     def only_heldout(edit):
-        word = edit["original"].lower().split()[-1]
         if edit["kind"] != "word":
             return edit["original"].lower() in heldout
-        return not ({word} | {lemma for options in getAllLemmas(word).values() for lemma in options}) - heldout
+        return not lemmas(edit) - heldout
 
     assert any(only_heldout(e) for r in read(every / "train.jsonl.gz") for e in r["edits"])
     assert not any(only_heldout(e) for r in read(out / "train.jsonl.gz") for e in r["edits"])

@@ -273,7 +273,7 @@ def test_continuing_with_fewer_features_keeps_the_weights_of_the_rest(tmp_path):
     assert all(spun[s.start:s.end] == s.text for s in detector.detect(spun, 0.0))
 
 
-def test_training_only_the_document_head_leaves_every_other_weight_as_it_started(tmp_path):
+def test_training_only_the_document_head_leaves_every_other_weight_as_it_started(tmp_path, capsys):
     import torch
     from safetensors.torch import load_file
 
@@ -289,6 +289,7 @@ def test_training_only_the_document_head_leaves_every_other_weight_as_it_started
     with pytest.raises(SystemExit):
         trainer.main(common + ["--out", str(tmp_path / "x"), "--runs", str(tmp_path / "r3"), "--max-steps", "1",
                                "--train-only", "no_such_module"])
+    assert "--train-only no_such_module names no parameter" in capsys.readouterr().err
 
 
 def test_masking_words_hides_their_pieces_and_keeps_everything_else():
