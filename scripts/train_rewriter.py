@@ -83,6 +83,9 @@ def train(args) -> None:
     rng = random.Random(args.seed)
 
     docs = read_docs(Path(args.data) / "train.jsonl.gz", args.max_docs)
+    for extra in args.add:  # e.g. the lone term sentences beside a build where every word is an original
+        guard_data(Path(extra))
+        docs += read_docs(Path(extra))
     pairs = [p for doc in docs for p in training_pairs(doc, rng, keep_rate=args.keep_rate)]
     if not pairs:
         fail("no training pairs in the data")
@@ -165,6 +168,7 @@ def train(args) -> None:
         "training": {
             "data": str(args.data),
             "docs": len(docs),
+            "added": list(args.add),
             "marked_sentences": len(pairs),
             "steps": state["step"],
             "examples_seen": state["examples"],
@@ -496,6 +500,9 @@ def main(argv=None) -> None:
     t.add_argument("--hidden-share", type=float, default=0.0,
                    help="share of sentences also trained with their spans masked (context fit, see DecideConfig)")
     t.add_argument("--init", default=None, help="start from this model folder's weights (when --runs holds no checkpoint)")
+    t.add_argument("--add", action="append", default=[], metavar="FILE",
+                   help="another file of the build's records (e.g. data/train-terms.jsonl.gz) whose sentences join "
+                        "train's; repeatable")
     t.add_argument("--encoder-layers", type=int, default=ModelConfig.encoder_layers)
     t.add_argument("--tuned-layers", type=int, default=ModelConfig.tuned_layers)
     t.add_argument("--decoder-layers", type=int, default=ModelConfig.decoder_layers)

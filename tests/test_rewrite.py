@@ -191,6 +191,35 @@ def test_tiny_training_run_end_to_end(tmp_path):
     assert json.loads((out / "component.json").read_text())["training"]["steps"] == 5
 
 
+def test_added_files_join_train_and_a_missing_one_is_one_line(tmp_path, capsys):
+    """``--add FILE`` puts another file's sentences beside train's (the run's record names it); a file
+    that is not there stops the run before training with one line on stderr."""
+    import scripts.train_rewriter as trainer
+
+    rng = random.Random(11)
+    data = tmp_path / "data"
+    write_toy_split(data, "train", 6, rng)
+    write_toy_split(data, "train-terms", 6, rng)
+    common = ["--max-steps", "1", "--batch", "4", "--minutes", "5", "--encoder-layers", "2", "--decoder-layers", "1"]
+    records = {}
+    for name, extra in (("alone", []), ("added", ["--add", str(data / "train-terms.jsonl.gz")])):
+        out = tmp_path / name
+        trainer.main(["train", "--data", str(data), "--out", str(out), "--runs", str(tmp_path / f"runs-{name}"),
+                      *common, *extra])
+        records[name] = json.loads((out / "component.json").read_text())["training"]
+    assert records["added"]["docs"] == 12 and records["alone"]["docs"] == 6
+    assert records["added"]["marked_sentences"] > records["alone"]["marked_sentences"]
+    assert records["added"]["added"] == [str(data / "train-terms.jsonl.gz")] and records["alone"]["added"] == []
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        trainer.main(["train", "--data", str(data), "--out", str(tmp_path / "never"), "--runs", str(tmp_path / "r"),
+                      *common, "--add", str(data / "missing.jsonl.gz")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.jsonl.gz" in err[0]
+    assert not (tmp_path / "never").exists()
+
+
 @pytest.mark.skipif(not (SHIPPED / "component.json").is_file(), reason="no trained rewriter shipped")
 def test_shipped_model_restores_clearly_spun_sentences():
     """Sentences written for this test (never in any data set), each with one spun span."""
