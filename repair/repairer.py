@@ -118,6 +118,7 @@ class Repairer:
         parts = [f"detector:{self.detector_id}", f"threshold:{self.threshold:g}"]
         parts += [f"{key}:{value}" for key, value in getattr(self.detector, "signature_settings", {}).items()]
         parts.append(f"rewriter:{self.rewriter_id}")
+        parts += [f"{key}:{value}" for key, value in getattr(self.rewriter, "signature_settings", {}).items()]
         parts += [f"{key}:{value}" for key, value in sorted(self.settings.items())]
         if self.ignore:
             parts.append(f"ignore:{self.ignore.fingerprint}")

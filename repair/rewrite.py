@@ -839,6 +839,13 @@ class Seq2SeqRewriter:
         self._decide = settings
         self.source.settings = settings
 
+    @property
+    def signature_settings(self) -> dict[str, str]:
+        """What a result's signature names beside the rewriter's fingerprint: the vetting threshold, where a
+        vetting model decides instead of the keep margin."""
+        vetting = Vetting.from_config(self.decide.vet)
+        return {"vet": f">={vetting.threshold:g}"} if vetting else {}
+
     # ---- building, saving, loading
 
     @classmethod

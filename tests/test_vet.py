@@ -91,3 +91,13 @@ def test_original_words_of_a_span_follow_the_gold_edits():
     assert original_words(pair, 4, 13) == "stock"  # one word of a swap that kept its word count
     assert original_words(pair, 21, 25) is None  # not spun
     assert original_words(pair, 0, 13) == ""  # only partly a swap: nothing restores it
+
+
+def test_signature_names_the_vetting_threshold():
+    from repair.rewrite import ModelConfig, Seq2SeqRewriter
+
+    rows, labels = _rows_where_a_sure_detector_and_a_clear_lead_mean_right(60)
+    rewriter = Seq2SeqRewriter.fresh(ModelConfig(encoder_layers=1, decoder_layers=1), target_texts=["company"])
+    assert rewriter.signature_settings == {}
+    rewriter.decide = DecideConfig(vet=fit(rows, labels, threshold=0.3).to_config())
+    assert rewriter.signature_settings == {"vet": ">=0.3"}
