@@ -9,11 +9,12 @@ the same (the dev documents would otherwise outnumber the single-sentence term s
 threshold of the grid decides again, and the pipeline's figures are measured as the other calibrations
 measure them. The rule, precision first: a threshold is admissible when it keeps every domain's clean text
 at or under ``--limit`` words changed per 1,000, every split's edit precision within ``--tie`` of the shipped
-decision's (the keep margin) or above, and the mean edit F0.5 over the splits no lower than the shipped
-decision's; among those, the highest whose mean F0.5 is within ``--tie`` of the best. None admissible: nothing
-is chosen, and the keep margin stays.
+decision's (the keep margin; with ``--reference``, the shipped models' row of an earlier run) or above, and the
+mean edit F0.5 over the splits no lower than that decision's; among those, the highest whose mean F0.5 is within
+``--tie`` of the best. None admissible: nothing is chosen, and the keep margin stays.
 
-    python scripts/calibrate_vet.py [--splits ...] [--thresholds 0.2 0.25 0.3 0.35 0.4] [--model-dir D] [--save]
+    python scripts/calibrate_vet.py [--splits ...] [--thresholds 0.2 0.25 0.3 0.35 0.4] [--model-dir D]
+        [--reference runs/calibration-vet-base.json] [--save]
 
 ``--save`` writes the model and the chosen threshold into the rewriter's ``decide.vet``.
 Never run on ../shared/eval or the test splits.
@@ -46,6 +47,9 @@ def arguments(argv=None):
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.2, 0.25, 0.3, 0.35, 0.4])
     parser.add_argument("--l2", type=float, default=1.0, help="ridge penalty on the standardised weights")
     parser.add_argument("--tie", type=float, default=0.005)
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="an earlier calibration's JSON whose shipped row is the reference (a rewriter trained "
+                             "anew is held to the shipped models' figures, not to its own keep margin's)")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-vet.json"))
     parser.add_argument("--save", action="store_true")
     return parser.parse_args(argv)
@@ -114,8 +118,12 @@ def main(argv=None) -> int:
     model = fit(rows, labels, weights, l2=args.l2)
 
     reference = measure_row(repairer, samples)
-    print(f"shipped decision (keep margin {shipped.keep_margin:g}): mean F0.5 {reference['mean_f0.5']:.3f}  "
+    print(f"keep margin {shipped.keep_margin:g}: mean F0.5 {reference['mean_f0.5']:.3f}  "
           f"{split_figures(reference)}  | clean per 1,000 by domain {reference['clean_per_1k']}", flush=True)
+    if args.reference:
+        reference = json.loads(args.reference.read_text(encoding="utf-8"))["shipped"]
+        print(f"reference ({args.reference}): mean F0.5 {reference['mean_f0.5']:.3f}  {split_figures(reference)}",
+              flush=True)
     results = []
     for threshold in sorted(args.thresholds):
         vetting = replace(model, threshold=threshold)
