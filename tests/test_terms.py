@@ -1,4 +1,5 @@
 """Term images (repair/terms.py): a word whose thesaurus neighbour makes a known term beside it."""
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -236,7 +237,7 @@ def test_the_corpus_table_counts_train_documents_only_in_both_directions(tmp_pat
     assert config["counts"]["corpus_pairs"] == 1 and "science 1" in config["sources"]["corpus_pairs"]
 
 
-def test_the_shipped_models_restore_a_term_only_our_documents_know():
+def test_the_shipped_models_find_a_term_only_our_documents_know():
     from repair import Repairer
 
     repairer = Repairer.from_pretrained()
@@ -244,7 +245,14 @@ def test_the_shipped_models_restore_a_term_only_our_documents_know():
     lexicon = repairer.detector.terms.lexicon
     assert lexicon.known_pair_logp("package", "manager") is None and not lexicon.is_thesaurus_term("package", "manager")
     spun = "The manual explains the package commandant in detail."
-    assert repairer.repair(spun).repaired == "The manual explains the package manager in detail."
+    [span] = repairer.detect(spun)
+    assert (spun[span.start:span.end], span.source, span.suggestions) == ("commandant", "term", ("manager",))
+    # the keep margin restores it; the shipped vetting model (stop 46) keeps it, since "officer" runs the image
+    # close and a term span's narrow win is right less often than a tagger span's (rewriter card)
+    margin_only = replace(repairer.rewriter.decide, vet=None)
+    decisions = repairer.rewriter.score_spans(spun, [span])
+    [edit] = repairer.rewriter.edits_for(spun, decisions, margin_only)
+    assert edit.replacement == "manager"
     assert repairer.repair("The manual explains the package manager in detail.").edits == ()
 
 
