@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -34,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calibrate_decide import measure_row, remember, split_figures  # noqa: E402
 from calibrate_threshold import add_pipeline_arguments, sample_specs  # noqa: E402
+from repair.edits import WORD  # noqa: E402
 
 SPLITS = ["data/dev", "data/dev-heldout", "data/dev-terms:100", "data/dev-heldout-terms:100",
           "data/dev-paper-terms:100", "data/dev-wnterms:100"]
-WORD = re.compile(r"[A-Za-z0-9']+")
 
 
 def arguments(argv=None):
