@@ -18,6 +18,7 @@ throughout the text, and the words a change breaks around it (a/an, case) are fi
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import math
@@ -85,6 +86,11 @@ class DecideConfig:
     neighbour_beats_keep: bool = True  # False: the neighbours' ranking chooses among candidates, never against keep
     # a fitted vetting model (``repair.vet.Vetting.to_config``) that decides instead of ``keep_margin``; None: the margin
     vet: dict | None = None
+
+    @functools.cached_property
+    def vetting(self) -> Vetting | None:
+        """``vet`` read once per settings object: every text's decisions consult it."""
+        return Vetting.from_config(self.vet)
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -843,7 +849,7 @@ class Seq2SeqRewriter:
     def signature_settings(self) -> dict[str, str]:
         """What a result's signature names beside the rewriter's fingerprint: the vetting threshold, where a
         vetting model decides instead of the keep margin."""
-        vetting = Vetting.from_config(self.decide.vet)
+        vetting = self.decide.vetting
         return {"vet": f">={vetting.threshold:g}"} if vetting else {}
 
     # ---- building, saving, loading
@@ -1010,7 +1016,7 @@ def consistent_choices(decisions: Sequence[Decision], settings: DecideConfig) ->
     unless one occurrence's context prefers its own choice by ``consistency_margin``. A pick is made
     when it beats "keep" by ``keep_margin`` (its own lead, or the group's mean lead where the group's
     choice is taken), or, with ``vet``, when the vetting model finds it likely enough to be right."""
-    vetting = Vetting.from_config(settings.vet)
+    vetting = settings.vetting
     chosen: dict[tuple[int, int], Scored] = {}
     for candidate in candidate_picks(decisions, settings):
         if vetting is not None:
