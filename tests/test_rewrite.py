@@ -118,8 +118,9 @@ def test_detokenize_joins_wordpiece_punctuation():
     assert detokenize("it ' s fine .") == "it's fine."
 
 
-def _decision(start: int, spun: str, keep: float, options: dict[str, float]) -> Decision:
-    span = Span(start, start + len(spun), spun, 1.0)
+def _decision(start: int, spun: str, keep: float, options: dict[str, float], spin: float = 1.0,
+              source: str = "") -> Decision:
+    span = Span(start, start + len(spun), spun, spin, source)
     ranked = tuple(sorted((Scored(t, s, s, 0.0) for t, s in options.items()), key=lambda s: -s.score))
     return Decision(span, Scored(spun, keep, keep, 0.0), ranked)
 

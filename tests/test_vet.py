@@ -7,18 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from repair.edits import Span
-from repair.rewrite import CandidatePick, DecideConfig, Decision, Scored, candidate_picks, consistent_choices
+from repair.rewrite import CandidatePick, DecideConfig, candidate_picks, consistent_choices
 from repair.vet import FEATURES, Vetting, features, fit
+from test_rewrite import _decision
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-
-def _decision(start: int, spun: str, keep: float, options: dict[str, float], spin: float = 0.9,
-              source: str = "tagger") -> Decision:
-    span = Span(start, start + len(spun), spun, spin, source)
-    ranked = tuple(sorted((Scored(t, s, s, 0.0) for t, s in options.items()), key=lambda s: -s.score))
-    return Decision(span, Scored(spun, keep, keep, 0.0), ranked)
 
 
 def _rows_where_a_sure_detector_and_a_clear_lead_mean_right(count: int = 200):
@@ -27,7 +20,7 @@ def _rows_where_a_sure_detector_and_a_clear_lead_mean_right(count: int = 200):
     for i in range(count):
         spin = 0.05 + 0.9 * ((i * 37) % 100) / 100
         lead = ((i * 53) % 40) / 4.0 - 2.0
-        decision = _decision(0, "firm", -lead, {"company": 0.0, "business": -3.0}, spin=spin)
+        decision = _decision(0, "firm", -lead, {"company": 0.0, "business": -3.0}, spin=spin, source="tagger")
         rows.append(features(CandidatePick(decision, decision.ranked[0], lead, 1)))
         labels.append(spin * 10 + lead > 9.0)
     return rows, labels
@@ -73,8 +66,8 @@ def test_vetting_decides_instead_of_the_keep_margin():
 
 
 def test_candidate_picks_carry_the_group_lead_and_repeats():
-    first = _decision(0, "firm", -6.0, {"company": -0.5, "business": -1.0})
-    second = _decision(30, "firm", -6.0, {"business": -0.8, "company": -1.2})
+    first = _decision(0, "firm", -6.0, {"company": -0.5, "business": -1.0}, spin=0.9)
+    second = _decision(30, "firm", -6.0, {"business": -0.8, "company": -1.2}, spin=0.9)
     picks = candidate_picks([first, second], DecideConfig(consistency_margin=3.0))
     assert [p.pick.text for p in picks] == ["company", "company"]
     assert all(p.repeats == 2 for p in picks)
