@@ -690,6 +690,14 @@ def thin_record(record: dict, rng: random.Random, keep_rate: float, sentences: i
     kept = [e for e in candidates if rng.random() < keep_rate]
     if candidates and not kept:
         kept = [rng.choice(candidates)]
+    return {**with_edits(record, kept, start, end), "id": f"{record['id']}~sparse"}
+
+
+def with_edits(record: dict, kept: list[dict], start: int = 0, end: int | None = None) -> dict:
+    """``record`` with only the swaps in ``kept`` (a subset of its edits, in order) left in its spun text,
+    cut to ``original[start:end]``; the others read as the original. A record left with no swap is clean."""
+    original = record["original"]
+    end = len(original) if end is None else end
     pieces, new_edits, cursor, length = [], [], start, 0
     for e in kept:
         before = original[cursor:e["orig_start"]]
@@ -701,5 +709,5 @@ def thin_record(record: dict, rng: random.Random, keep_rate: float, sentences: i
         length += len(e["spun"])
         cursor = e["orig_end"]
     pieces.append(original[cursor:end])
-    return {**record, "id": f"{record['id']}~sparse", "original": original[start:end], "spun": "".join(pieces),
-            "edits": new_edits, "profile": record["profile"] if new_edits or record["profile"] == "clean" else "clean"}
+    return {**record, "original": original[start:end], "spun": "".join(pieces), "edits": new_edits,
+            "profile": record["profile"] if new_edits or record["profile"] == "clean" else "clean"}

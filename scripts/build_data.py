@@ -795,6 +795,79 @@ def write_terms_in_documents(out: Path, seed: int) -> dict:
     return {"train-terms-in-docs": written}
 
 
+# ---------------------------------------------------------------------- swaps no training tool made
+UNSEEN_SOURCES = ("dev", "dev-terms", "dev-paper-terms", "test", "heldout", "test-terms", "heldout-terms",
+                  "test-paper-terms", "heldout-paper-terms")
+DEFAULT_SEEN = ("train.jsonl.gz", "train-terms.jsonl.gz", "train-terms-in-docs.jsonl.gz")
+
+
+def swap_keys(original: str, spun: str) -> set[tuple[str, str]]:
+    """The keys under which a swap is the same dictionary entry as another: the lower-cased words, and for a
+    one-word swap every pairing of the two words' lemmas (a tool that wrote "firm" for "company" also writes
+    "firms" for "companies")."""
+    from lemminflect import getAllLemmas
+
+    original, spun = original.lower(), spun.lower()
+    keys = {(original, spun)}
+    if " " not in original and " " not in spun:
+        lemmas_of_original = {lemma for forms in getAllLemmas(original).values() for lemma in forms} | {original}
+        lemmas_of_spun = {lemma for forms in getAllLemmas(spun).values() for lemma in forms} | {spun}
+        keys |= {(a, b) for a in lemmas_of_original for b in lemmas_of_spun}
+    return keys
+
+
+def seen_swaps(paths: list[Path]) -> frozenset:
+    """Every swap key (``swap_keys``) of every edit in ``paths``: what the training tools wrote."""
+    from functools import lru_cache
+
+    keys_of = lru_cache(maxsize=None)(swap_keys)
+    seen: set = set()
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                for edit in json.loads(line)["edits"]:
+                    seen |= keys_of(edit["original"], edit["spun"])
+    return frozenset(seen)
+
+
+def unseen_variant(record: dict, seen: frozenset) -> dict | None:
+    """``record`` with every swap a training tool also made read as the original again (``with_edits``), or
+    None for a spun record left with no swap. What remains are dictionary entries no model trained on that
+    data has met: the nearest this corpus comes to a spinner with a dictionary of its own."""
+    from repair.spinner import with_edits
+
+    if not record["edits"]:
+        return record
+    kept = [e for e in sorted(record["edits"], key=lambda e: e["orig_start"])
+            if not swap_keys(e["original"], e["spun"]) & seen]
+    if not kept:
+        return None
+    return {**with_edits(record, kept), "id": f"{record['id']}~unseen", "split": f"{record['split']}-unseen"}
+
+
+def write_unseen_sets(out: Path, seen_paths: list[Path]) -> dict:
+    """``{set}-unseen.jsonl.gz`` for each of ``UNSEEN_SOURCES`` in ``out``: its records keeping only the swaps
+    that no training file in ``seen_paths`` holds (``unseen_variant``); clean records stay as they are.
+
+    The held-out splits hold back 15% of the originals, so they stop measuring anything once a model trains
+    with every original (``--all-originals``); these sets hold back the swaps themselves, so they judge such a
+    model and the shipped one alike (rewriter card, stop 47)."""
+    seen = seen_swaps(seen_paths)
+    counts = {}
+    for name in UNSEEN_SOURCES:
+        source = out / f"{name}.jsonl.gz"
+        if not source.is_file():
+            continue
+        with gzip.open(source, "rt", encoding="utf-8") as handle:
+            records = [json.loads(line) for line in handle]
+        variants = [v for v in (unseen_variant(r, seen) for r in records) if v is not None]
+        write_checked_records(out / f"{name}-unseen.jsonl.gz", variants)
+        counts[name] = {"records": len(records), "kept": len(variants),
+                        "swaps": sum(len(r["edits"]) for r in records),
+                        "unseen swaps": sum(len(v["edits"]) for v in variants)}
+    return {"seen": [str(p) for p in seen_paths], "seen keys": len(seen), "sets": counts}
+
+
 def write_paired_set(path: Path, term_records: list[dict]) -> None:
     """A term set's sentences and, beside each, its clean original (profile ``clean``): the shape of
     the real tortured-phrase set (spun sentences and their originals, each scored alone), so the
@@ -979,6 +1052,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terms-in-docs-only", action="store_true",
                         help="only write train-terms-in-docs (train documents clean but for one or two spun terms) "
                              "from train and train-terms in --out")
+    parser.add_argument("--unseen-only", action="store_true",
+                        help="only derive the *-unseen sets from the evaluation sets in --out: their swaps that no "
+                             "training file (--seen) holds")
+    parser.add_argument("--seen", type=Path, action="append", default=None,
+                        help="with --unseen-only, a training file whose swaps count as seen (repeatable; default: "
+                             + ", ".join(DEFAULT_SEEN) + " in --out, those present)")
     parser.add_argument("--lexicon", default="models/lexicon", help="tables that say which terms are known (--terms-only)")
     args = parser.parse_args(argv)
     if args.sparse_only:
@@ -996,6 +1075,15 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(json.dumps(write_lone_sets(Path(args.out), args.seed, args.lone_sentences,
                                          train_sentences=args.train_lone_sentences)))
+        return 0
+    if args.unseen_only:
+        seen = args.seen or [Path(args.out) / name for name in DEFAULT_SEEN if (Path(args.out) / name).is_file()]
+        missing = [str(p) for p in seen if not p.is_file()]
+        if not seen or missing:
+            print(f"build_data: --unseen-only needs the training files {', '.join(missing) or 'train.jsonl.gz'}: "
+                  "build them first", file=sys.stderr)
+            return 2
+        print(json.dumps(write_unseen_sets(Path(args.out), seen)))
         return 0
     if args.terms_in_docs_only:
         missing = [s for s in ("train", "train-terms") if not (Path(args.out) / f"{s}.jsonl.gz").is_file()]

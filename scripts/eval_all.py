@@ -8,10 +8,12 @@ Scores the default models and the lexicon baseline on these sets:
                           in sentences of LM-written papers, scripts/generate_papers.py)
   ... in papers           data/test-paper-terms-in-papers.jsonl.gz, data/heldout-paper-terms-in-papers.jsonl.gz
                           (each of those sentences back in its whole paper, the rest of it clean)
+  ..., unseen swaps       data/{test,heldout,...}-unseen.jsonl.gz (build_data.py --unseen-only: only the swaps
+                          no training file holds)
   real tortured phrases   ../shared/eval/tortured-phrases.gold.jsonl (with clean originals)
 and writes OUT/quality.json and OUT/quality.md (default OUT: runs/eval).
 
-    python scripts/eval_all.py [--data DIR] [--model-dir DIR] [--out DIR] [--limit N] [--threshold T]
+    python scripts/eval_all.py [--data DIR] [--model-dir DIR] [--out DIR] [--limit N] [--threshold T] [--sets TEXT]
 
 A set whose file is missing is skipped with a note; no set at all is an error.
 """
@@ -51,6 +53,14 @@ DATA_SETS: dict[str, tuple[str, ...]] = {
     # each of those sentences back in its whole paper, the rest clean: one spun term in some 120 words
     "synthetic paper terms in papers": ("test-paper-terms-in-papers.jsonl.gz",),
     "held-out paper terms in papers": ("heldout-paper-terms-in-papers.jsonl.gz",),
+    # the same sets keeping only the swaps no training file holds (build_data.py --unseen-only): they judge a
+    # model trained with every original, which the held-out sets cannot
+    "synthetic test, unseen swaps": ("test-unseen.jsonl.gz",),
+    "held-out substitutions, unseen swaps": ("heldout-unseen.jsonl.gz",),
+    "synthetic terms, unseen swaps": ("test-terms-unseen.jsonl.gz",),
+    "held-out terms, unseen swaps": ("heldout-terms-unseen.jsonl.gz",),
+    "synthetic paper terms, unseen swaps": ("test-paper-terms-unseen.jsonl.gz",),
+    "held-out paper terms, unseen swaps": ("heldout-paper-terms-unseen.jsonl.gz",),
 }
 REAL_SET = "real tortured phrases"
 
@@ -78,13 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rerank", choices=["none", "lm"], default="none",
                         help="re-score the default rewriter's candidates with the causal LM")
     parser.add_argument("--limit", type=int, default=None, help="first N pairs of each set only")
+    parser.add_argument("--sets", action="append", default=None, metavar="TEXT",
+                        help="only the sets whose name contains TEXT (repeatable; e.g. --sets unseen)")
     parser.add_argument("--out", type=Path, default=repo_root() / "runs" / "eval")
     parser.add_argument("--readme", action="store_true",
                         help="also put the markdown table into README.md between its quality markers")
     args = parser.parse_args(argv)
 
     sets = find_sets(args.data or [repo_root() / "data", Path("/work/data")])
-    for name in [*DATA_SETS, REAL_SET]:
+    wanted = [name for name in [*DATA_SETS, REAL_SET] if not args.sets or any(t in name for t in args.sets)]
+    sets = {name: path for name, path in sets.items() if name in wanted}
+    for name in wanted:
         if name not in sets:
             print(f"eval_all: no file for the {name} set; skipped", file=sys.stderr)
     if not sets:

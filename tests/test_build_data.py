@@ -495,3 +495,53 @@ def test_lone_sets_pair_each_spun_sentence_with_its_original(built, tmp_path):
     train_originals = " ".join(r["original"] for r in read(out / "train.jsonl.gz"))
     assert any(r["edits"] for r in train) and any(not r["edits"] for r in train)
     assert all(r["original"] in train_originals and r["split"] == "train-lone" for r in train)
+
+
+def test_swap_keys_count_an_inflected_swap_as_the_same_dictionary_entry():
+    assert build_data.swap_keys("companies", "firms") & build_data.swap_keys("Company", "firm")
+    assert not build_data.swap_keys("company", "firm") & build_data.swap_keys("company", "business")
+    assert build_data.swap_keys("in order to", "so as to") == {("in order to", "so as to")}
+
+
+def test_unseen_variant_reads_every_swap_a_training_file_holds_as_the_original_again():
+    original = ("The council met on Tuesday to discuss the new budget for the town. "
+                "Several members argued that the library needed more money this year.")
+    record = spun_record(original, [("discuss", "talk over"), ("budget", "plan"), ("money", "funds")])
+    seen = frozenset(build_data.swap_keys("budgets", "plans") | build_data.swap_keys("money", "funds"))
+    variant = build_data.unseen_variant(record, seen)
+    build_data.check_record(variant)
+    assert [(e["original"], e["spun"]) for e in variant["edits"]] == [("discuss", "talk over")]
+    assert variant["spun"] == original.replace("discuss", "talk over")
+    assert variant["split"] == "dev-unseen" and variant["original"] == original
+    # a spun record left with nothing is dropped; a clean one stays as it was
+    assert build_data.unseen_variant(record, seen | build_data.swap_keys("discuss", "talk over")) is None
+    clean = {**record, "spun": original, "edits": [], "profile": "clean"}
+    assert build_data.unseen_variant(clean, seen) is clean
+
+
+def test_unseen_sets_keep_only_swaps_no_training_file_holds(built, tmp_path, capsys):
+    """--unseen-only: each evaluation set's variant holds no swap that train holds, and every swap of the
+    variant is one of the set's own."""
+    import shutil
+
+    out, _ = built
+    for split in ("train", "dev", "test", "heldout"):
+        shutil.copy(out / f"{split}.jsonl.gz", tmp_path)
+    assert build_data.main(["--out", str(tmp_path), "--unseen-only"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["sets"]) == {"dev", "test", "heldout"}
+    seen = build_data.seen_swaps([tmp_path / "train.jsonl.gz"])
+    for split in ("dev", "test", "heldout"):
+        source = {r["id"]: r for r in read(tmp_path / f"{split}.jsonl.gz")}
+        variants = read(tmp_path / f"{split}-unseen.jsonl.gz")
+        assert len(variants) == report["sets"][split]["kept"]
+        for variant in variants:
+            build_data.check_record(variant)
+            mine = source[variant["id"].removesuffix("~unseen")]
+            assert variant["original"] == mine["original"]
+            for edit in variant["edits"]:
+                assert not build_data.swap_keys(edit["original"], edit["spun"]) & seen
+                assert (edit["orig_start"], edit["original"], edit["spun"]) in {
+                    (e["orig_start"], e["original"], e["spun"]) for e in mine["edits"]}
+    assert build_data.main(["--out", str(tmp_path / "empty"), "--unseen-only"]) == 2
+    assert "--unseen-only needs the training files" in capsys.readouterr().err
