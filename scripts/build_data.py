@@ -798,6 +798,7 @@ def write_terms_in_documents(out: Path, seed: int) -> dict:
 # ---------------------------------------------------------------------- swaps no training tool made
 UNSEEN_SOURCES = ("dev", "dev-terms", "dev-paper-terms", "test", "heldout", "test-terms", "heldout-terms",
                   "test-paper-terms", "heldout-paper-terms")
+MATCHED_SOURCES = ("dev", "test", "heldout")  # whole documents: sparse enough after the filter for density to matter
 DEFAULT_SEEN = ("train.jsonl.gz", "train-terms.jsonl.gz", "train-terms-in-docs.jsonl.gz")
 
 
@@ -845,9 +846,22 @@ def unseen_variant(record: dict, seen: frozenset) -> dict | None:
     return {**with_edits(record, kept), "id": f"{record['id']}~unseen", "split": f"{record['split']}-unseen"}
 
 
+def matched_variant(record: dict, unseen: dict) -> dict:
+    """``record`` with as many of its swaps as its unseen variant holds, drawn at random whatever their dictionary
+    entry: the control that tells a sparse document's lower recall from an unseen swap's."""
+    from repair.spinner import with_edits
+
+    edits = sorted(record["edits"], key=lambda e: e["orig_start"])
+    rng = random.Random(f"matched|{record['id']}")
+    kept = sorted(rng.sample(edits, len(unseen["edits"])), key=lambda e: e["orig_start"])
+    return {**with_edits(record, kept), "id": f"{record['id']}~matched", "split": f"{record['split']}-matched"}
+
+
 def write_unseen_sets(out: Path, seen_paths: list[Path]) -> dict:
     """``{set}-unseen.jsonl.gz`` for each of ``UNSEEN_SOURCES`` in ``out``: its records keeping only the swaps
-    that no training file in ``seen_paths`` holds (``unseen_variant``); clean records stay as they are.
+    that no training file in ``seen_paths`` holds (``unseen_variant``); clean records stay as they are. Beside
+    each whole-document set, ``{set}-matched.jsonl.gz`` keeps as many swaps of each document drawn at random
+    (``matched_variant``), so that the two differ only in which swaps they keep.
 
     The held-out splits hold back 15% of the originals, so they stop measuring anything once a model trains
     with every original (``--all-originals``); these sets hold back the swaps themselves, so they judge such a
@@ -860,8 +874,11 @@ def write_unseen_sets(out: Path, seen_paths: list[Path]) -> dict:
             continue
         with gzip.open(source, "rt", encoding="utf-8") as handle:
             records = [json.loads(line) for line in handle]
-        variants = [v for v in (unseen_variant(r, seen) for r in records) if v is not None]
+        pairs = [(r, v) for r, v in ((r, unseen_variant(r, seen)) for r in records) if v is not None]
+        variants = [v for _, v in pairs]
         write_checked_records(out / f"{name}-unseen.jsonl.gz", variants)
+        if name in MATCHED_SOURCES:
+            write_checked_records(out / f"{name}-matched.jsonl.gz", (matched_variant(r, v) for r, v in pairs))
         counts[name] = {"records": len(records), "kept": len(variants),
                         "swaps": sum(len(r["edits"]) for r in records),
                         "unseen swaps": sum(len(v["edits"]) for v in variants)}

@@ -543,5 +543,14 @@ def test_unseen_sets_keep_only_swaps_no_training_file_holds(built, tmp_path, cap
                 assert not build_data.swap_keys(edit["original"], edit["spun"]) & seen
                 assert (edit["orig_start"], edit["original"], edit["spun"]) in {
                     (e["orig_start"], e["original"], e["spun"]) for e in mine["edits"]}
+        # the control keeps as many of each document's swaps, drawn from all of them
+        matched = read(tmp_path / f"{split}-matched.jsonl.gz")
+        assert [m["id"].removesuffix("~matched") for m in matched] == [v["id"].removesuffix("~unseen") for v in variants]
+        for control, variant in zip(matched, variants):
+            build_data.check_record(control)
+            mine = source[control["id"].removesuffix("~matched")]
+            assert len(control["edits"]) == len(variant["edits"]) and control["original"] == mine["original"]
+            assert {(e["orig_start"], e["spun"]) for e in control["edits"]} <= {
+                (e["orig_start"], e["spun"]) for e in mine["edits"]}
     assert build_data.main(["--out", str(tmp_path / "empty"), "--unseen-only"]) == 2
     assert "--unseen-only needs the training files" in capsys.readouterr().err
