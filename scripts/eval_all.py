@@ -14,6 +14,10 @@ Scores the default models and the lexicon baseline on these sets:
 and writes OUT/quality.json and OUT/quality.md (default OUT: runs/eval).
 
     python scripts/eval_all.py [--data DIR] [--model-dir DIR] [--out DIR] [--limit N] [--threshold T] [--sets TEXT]
+    python scripts/eval_all.py --merge runs/eval-a/quality.json runs/eval-b/quality.json [--out DIR] [--readme]
+
+``--merge`` runs nothing: it joins earlier runs of the same models (their signatures must agree) into one table,
+so that the sets can be measured in separate runs (side by side, or one group again).
 
 A set whose file is missing is skipped with a note; no set at all is an error.
 """
@@ -91,9 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", action="append", default=None, metavar="TEXT",
                         help="only the sets whose name contains TEXT (repeatable; e.g. --sets unseen)")
     parser.add_argument("--out", type=Path, default=repo_root() / "runs" / "eval")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="QUALITY_JSON",
+                        help="join earlier runs' quality.json (same signatures) into one table instead of running")
     parser.add_argument("--readme", action="store_true",
                         help="also put the markdown table into README.md between its quality markers")
     args = parser.parse_args(argv)
+
+    if args.merge:
+        try:
+            report = merged_report(args.merge)
+        except (OSError, ValueError, KeyError) as error:
+            print(f"eval_all: {error}", file=sys.stderr)
+            return 2
+        return write_report(report, args.out, args.readme)
 
     sets = find_sets(args.data or [repo_root() / "data", Path("/work/data")])
     wanted = [name for name in [*DATA_SETS, REAL_SET] if not args.sets or any(t in name for t in args.sets)]
@@ -113,25 +127,52 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {"date": datetime.date.today().isoformat(), "limit": args.limit, "sets": {},
               "signatures": {name: r.signature for name, r in systems.items()}}
-    markdown = [f"## Quality ({report['date']})", ""]
     for name, pairs in loaded.items():
         scores = evaluate_systems(systems, pairs)
         columns = {s.name: s.figures.to_dict() for s in scores}
-        report["sets"][name] = {"file": str(sets[name]), "systems": {s.name: s.to_dict() for s in scores}}
+        report["sets"][name] = {"file": str(sets[name]), "pairs": len(pairs),
+                                "systems": {s.name: s.to_dict() for s in scores}}
         print(format_table(columns, title=f"{name}: {sets[name]}"), end="\n\n", flush=True)
-        markdown += [format_markdown(columns, title=f"{name} ({len(pairs):,} pairs)"), ""]
+    return write_report(report, args.out, args.readme)
+
+
+def merged_report(paths: list[Path]) -> dict:
+    """One report from earlier runs' quality.json files: their sets in the standard order (a set in several
+    files: the last one's). Runs of different models or settings cannot share a table."""
+    reports = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    for path, report in zip(paths[1:], reports[1:]):
+        if report["signatures"] != reports[0]["signatures"]:
+            raise ValueError(f"{path} was made by other models or settings than {paths[0]} (signatures differ)")
+    sets = {name: entry for report in reports for name, entry in report["sets"].items()}
+    order = [*DATA_SETS, REAL_SET]
+    return {"date": max(r["date"] for r in reports), "limit": reports[0].get("limit"),
+            "sets": {name: sets[name] for name in sorted(sets, key=lambda n: order.index(n) if n in order else len(order))},
+            "signatures": reports[0]["signatures"], "merged": [str(p) for p in paths]}
+
+
+def report_markdown(report: dict) -> str:
+    markdown = [f"## Quality ({report['date']})", ""]
+    for name, entry in report["sets"].items():
+        columns = {system: {k: v for k, v in figures.items() if k != "signature"}
+                   for system, figures in entry["systems"].items()}
+        pairs = entry.get("pairs") or next(iter(columns.values()))["pairs"]
+        markdown += [format_markdown(columns, title=f"{name} ({pairs:,} pairs)"), ""]
     markdown += ["Systems:", ""] + [f"- {name}: `{sig}`" for name, sig in report["signatures"].items()]
     markdown += ["", "Figures: word-level, GEC-style, as `../shared/eval/score.py` computes them "
                  "(see `repair/evaluate.py`); made by `python scripts/eval_all.py`.", ""]
+    return "\n".join(markdown)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(args.out / "quality.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    write_text_atomic(args.out / "quality.md", "\n".join(markdown))
-    print(f"wrote {args.out / 'quality.json'} and {args.out / 'quality.md'}")
-    if args.readme:
-        readme = repo_root() / "README.md"
-        write_text_atomic(readme, replace_between_markers(readme.read_text(encoding="utf-8"), "\n".join(markdown)))
-        print(f"updated {readme}")
+
+def write_report(report: dict, out: Path, readme: bool) -> int:
+    markdown = report_markdown(report)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "quality.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "quality.md", markdown)
+    print(f"wrote {out / 'quality.json'} and {out / 'quality.md'}")
+    if readme:
+        path = repo_root() / "README.md"
+        write_text_atomic(path, replace_between_markers(path.read_text(encoding="utf-8"), markdown))
+        print(f"updated {path}")
     return 0
 
 

@@ -391,6 +391,7 @@ def test_eval_command_reports_missing_models(tmp_path, pairs_file, capsys):
 
 
 def test_eval_all_writes_json_and_markdown(toy_models, pairs_file, tmp_path, capsys):
+    import gzip
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("eval_all", REPO / "scripts" / "eval_all.py")
@@ -408,6 +409,27 @@ def test_eval_all_writes_json_and_markdown(toy_models, pairs_file, tmp_path, cap
     assert "held-out" in capsys.readouterr().err  # missing set noted, not fatal
     markdown = (out / "quality.md").read_text()
     assert "| F0.5 |" in markdown and report["signatures"]["lexicon"] in markdown
+    assert f"### synthetic test ({report['sets']['synthetic test']['pairs']} pairs)" in markdown
+
+    # --sets runs only the named sets; --merge joins runs of the same models into one table, in the standard order
+    (data / "test-terms-unseen.jsonl.gz").write_bytes(gzip.compress(pairs_file.read_bytes()))
+    unseen = tmp_path / "unseen"
+    assert eval_all.main(["--data", str(data), "--model-dir", str(toy_models), "--out", str(unseen),
+                          "--limit", "1", "--sets", "unseen"]) == 0
+    assert list(json.loads((unseen / "quality.json").read_text())["sets"]) == ["synthetic terms, unseen swaps"]
+    merged = tmp_path / "merged"
+    assert eval_all.main(["--merge", str(unseen / "quality.json"), str(out / "quality.json"), "--out", str(merged)]) == 0
+    joined = json.loads((merged / "quality.json").read_text())
+    assert list(joined["sets"])[:2] == ["synthetic test", "synthetic terms, unseen swaps"]
+    assert set(joined["sets"]) == set(report["sets"]) | {"synthetic terms, unseen swaps"}
+    assert joined["sets"]["synthetic test"] == report["sets"]["synthetic test"]
+    assert "### synthetic terms, unseen swaps (1 pairs)" in (merged / "quality.md").read_text()
+    other = json.loads((unseen / "quality.json").read_text())
+    other["signatures"]["default"] += "|threshold:0.1"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    capsys.readouterr()
+    assert eval_all.main(["--merge", str(out / "quality.json"), str(tmp_path / "other.json"), "--out", str(merged)]) == 2
+    assert "signatures differ" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- calibrate_threshold.py
