@@ -34,6 +34,9 @@ those sentences back in its whole paper, the rest of it clean (``in_their_docume
 ``--lone-only`` derives ``{dev,dev-heldout,test,heldout}-lone``: sentences of each split's spun
 documents, each alone with its own swaps and followed by its clean original (``write_lone_sets``);
 ``--train-lone-sentences N`` also writes ``train-lone``, N such sentences of train and N clean ones.
+``--unseen-only [--seen FILE ...]`` derives ``{set}-unseen`` from the dev, test and held-out sets (documents, terms,
+paper terms): only the swaps no training file holds, the rest read as the original (``write_unseen_sets``), and
+``{dev,test,heldout}-matched``: as many swaps of each document drawn at random, the density control.
 """
 from __future__ import annotations
 
