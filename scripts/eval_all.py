@@ -130,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, pairs in loaded.items():
         scores = evaluate_systems(systems, pairs)
         columns = {s.name: s.figures.to_dict() for s in scores}
-        report["sets"][name] = {"file": str(sets[name]), "pairs": len(pairs),
-                                "systems": {s.name: s.to_dict() for s in scores}}
+        report["sets"][name] = {"file": str(sets[name]), "systems": {s.name: s.to_dict() for s in scores}}
         print(format_table(columns, title=f"{name}: {sets[name]}"), end="\n\n", flush=True)
     return write_report(report, args.out, args.readme)
 
@@ -155,7 +154,7 @@ def report_markdown(report: dict) -> str:
     for name, entry in report["sets"].items():
         columns = {system: {k: v for k, v in figures.items() if k != "signature"}
                    for system, figures in entry["systems"].items()}
-        pairs = entry.get("pairs") or next(iter(columns.values()))["pairs"]
+        pairs = next(iter(columns.values()))["pairs"]  # every system read the same pairs
         markdown += [format_markdown(columns, title=f"{name} ({pairs:,} pairs)"), ""]
     markdown += ["Systems:", ""] + [f"- {name}: `{sig}`" for name, sig in report["signatures"].items()]
     markdown += ["", "Figures: word-level, GEC-style, as `../shared/eval/score.py` computes them "

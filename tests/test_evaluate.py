@@ -409,7 +409,7 @@ def test_eval_all_writes_json_and_markdown(toy_models, pairs_file, tmp_path, cap
     assert "held-out" in capsys.readouterr().err  # missing set noted, not fatal
     markdown = (out / "quality.md").read_text()
     assert "| F0.5 |" in markdown and report["signatures"]["lexicon"] in markdown
-    assert f"### synthetic test ({report['sets']['synthetic test']['pairs']} pairs)" in markdown
+    assert f"### synthetic test ({synthetic['default']['pairs']} pairs)" in markdown
 
     # --sets runs only the named sets; --merge joins runs of the same models into one table, in the standard order
     (data / "test-terms-unseen.jsonl.gz").write_bytes(gzip.compress(pairs_file.read_bytes()))
