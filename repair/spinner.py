@@ -694,12 +694,12 @@ def thin_record(record: dict, rng: random.Random, keep_rate: float, sentences: i
 
 
 def with_edits(record: dict, kept: list[dict], start: int = 0, end: int | None = None) -> dict:
-    """``record`` with only the swaps in ``kept`` (a subset of its edits, in order) left in its spun text,
+    """``record`` with only the swaps in ``kept`` (a subset of its edits, in any order) left in its spun text,
     cut to ``original[start:end]``; the others read as the original. A record left with no swap is clean."""
     original = record["original"]
     end = len(original) if end is None else end
     pieces, new_edits, cursor, length = [], [], start, 0
-    for e in kept:
+    for e in sorted(kept, key=lambda e: e["orig_start"]):
         before = original[cursor:e["orig_start"]]
         pieces.append(before)
         length += len(before)

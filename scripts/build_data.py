@@ -842,8 +842,7 @@ def unseen_variant(record: dict, seen: frozenset) -> dict | None:
 
     if not record["edits"]:
         return record
-    kept = [e for e in sorted(record["edits"], key=lambda e: e["orig_start"])
-            if not swap_keys(e["original"], e["spun"]) & seen]
+    kept = [e for e in record["edits"] if not swap_keys(e["original"], e["spun"]) & seen]
     if not kept:
         return None
     return {**with_edits(record, kept), "id": f"{record['id']}~unseen", "split": f"{record['split']}-unseen"}
@@ -854,10 +853,10 @@ def matched_variant(record: dict, unseen: dict) -> dict:
     entry: the control that tells a sparse document's lower recall from an unseen swap's."""
     from repair.spinner import with_edits
 
-    edits = sorted(record["edits"], key=lambda e: e["orig_start"])
+    edits = sorted(record["edits"], key=lambda e: e["orig_start"])  # a fixed order for the draw
     rng = random.Random(f"matched|{record['id']}")
-    kept = sorted(rng.sample(edits, len(unseen["edits"])), key=lambda e: e["orig_start"])
-    return {**with_edits(record, kept), "id": f"{record['id']}~matched", "split": f"{record['split']}-matched"}
+    return {**with_edits(record, rng.sample(edits, len(unseen["edits"]))), "id": f"{record['id']}~matched",
+            "split": f"{record['split']}-matched"}
 
 
 def write_unseen_sets(out: Path, seen_paths: list[Path]) -> dict:
