@@ -661,6 +661,30 @@ def inflect(substitute: str, upos: str, tag: str) -> str | None:
     return " ".join(words)
 
 
+def other_substitute(original: str, previous: str, following: str, rng: random.Random,
+                     min_zipf: float = 2.0) -> str | None:
+    """Some other tool's substitute for the one-word ``original``: any single-word thesaurus
+    neighbour of its lemma, in any sense, drawn uniformly and inflected alike (None: it has none).
+
+    Used to train models on swaps no training tool's dictionary holds, so that they learn the
+    thesaurus relation rather than the dictionaries."""
+    lower = original.lower()
+    if not lower.isalpha() or lower in FUNCTION_WORDS or lower in _NEVER_SUBSTITUTES:
+        return None
+    analysis = analyse(lower, previous.lower(), following.lower())
+    if analysis is None:
+        return None
+    lemma, upos, tag, _ = analysis
+    options = [c.text for c in thesaurus.candidates(lemma, upos)
+               if " " not in c.text and c.text not in FUNCTION_WORDS and c.text not in _NEVER_SUBSTITUTES
+               and zipf(c.text) >= min_zipf]
+    while options:
+        substitute = inflect(options.pop(rng.randrange(len(options))), upos, tag)
+        if substitute is not None and substitute.lower() != lower:
+            return _match_case(original, substitute)
+    return None
+
+
 # sparse variants: 5-30% of a document's swaps kept, in windows of 1-3 sentences
 SPARSE_KEEP_RATE = (0.05, 0.3)
 SPARSE_SENTENCES = (1, 2, 3)

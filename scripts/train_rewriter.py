@@ -33,6 +33,7 @@ from repair.rewrite import (  # noqa: E402
     ModelConfig,
     Seq2SeqRewriter,
     consistent_choices,
+    TrainingPair,
     training_loss,
     training_pairs,
 )
@@ -72,6 +73,34 @@ def lr_at(step_fraction: float, warm: float, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def with_other_substitutes(pair: TrainingPair, rng: random.Random, share: float) -> TrainingPair:
+    """``pair`` with each one-word spun span, at rate ``share``, spun again by some other tool
+    (``repair.spinner.other_substitute``): the model has to restore originals from substitutes it
+    never met written for them, which is what real spun text mostly holds (stop 47: the training
+    tools' dictionaries hold 94% of the test tools' swaps, and unseen swaps are restored far less)."""
+    from repair.edits import WORD
+    from repair.spinner import other_substitute
+
+    pieces, spans, cursor, changed = [], [], 0, False
+    for (start, end), target in zip(pair.spans, pair.targets):
+        spun = pair.text[start:end]
+        new = None
+        if target != spun and " " not in target and rng.random() < share:
+            before = [m.group() for m in WORD.finditer(pair.text, 0, start)]
+            after = WORD.search(pair.text, end)
+            new = other_substitute(target, before[-1] if before else "", after.group() if after else "", rng)
+        pieces.append(pair.text[cursor:start])
+        at = sum(len(p) for p in pieces)
+        pieces.append(new or spun)
+        spans.append((at, at + len(new or spun)))
+        cursor = end
+        changed = changed or new is not None
+    if not changed:
+        return pair
+    pieces.append(pair.text[cursor:])
+    return replace(pair, text="".join(pieces), spans=tuple(spans))
+
+
 def train(args) -> None:
     import torch
 
@@ -89,6 +118,10 @@ def train(args) -> None:
     pairs = [p for doc in docs for p in training_pairs(doc, rng, keep_rate=args.keep_rate)]
     if not pairs:
         fail("no training pairs in the data")
+    if args.other_substitutes:
+        started = time.time()
+        pairs = [with_other_substitutes(p, rng, args.other_substitutes) for p in pairs]
+        print(f"other tools' substitutes drawn in {time.time() - started:.0f} s", flush=True)
     # a share of sentences also comes with its spans hidden: the model must say from the context
     # alone what stood there, which is what it needs to judge originals it never saw in training
     pairs += [replace(p, hidden=True) for p in pairs if rng.random() < args.hidden_share]
@@ -177,6 +210,7 @@ def train(args) -> None:
             "lr": args.lr,
             "keep_rate": args.keep_rate,
             "hidden_share": args.hidden_share,
+            "other_substitutes": args.other_substitutes,
             "init": args.init,
             "device": args.device,
             "final_loss": round(running or float("nan"), 4),
@@ -499,6 +533,8 @@ def main(argv=None) -> None:
     t.add_argument("--keep-rate", type=float, default=0.35)
     t.add_argument("--hidden-share", type=float, default=0.0,
                    help="share of sentences also trained with their spans masked (context fit, see DecideConfig)")
+    t.add_argument("--other-substitutes", type=float, default=0.0, metavar="SHARE",
+                   help="share of one-word spun spans spun again by another tool's thesaurus draw")
     t.add_argument("--init", default=None, help="start from this model folder's weights (when --runs holds no checkpoint)")
     t.add_argument("--add", action="append", default=[], metavar="FILE",
                    help="another file of the build's records (e.g. data/train-terms.jsonl.gz) whose sentences join "

@@ -392,3 +392,25 @@ def test_thesaurus_neighbours_carry_their_rank_in_context():
     assert decision.ranked[0].text == "long" and decision.ranked[0].score == -0.5
     assert consistent_choices([decision], settings)[(0, 7)].text == "long"
     assert consistent_choices([decision], replace(settings, neighbour_beats_keep=False)) == {}
+
+
+def test_other_substitutes_respin_only_spun_spans_and_keep_offsets_right():
+    """``--other-substitutes``: a spun span's substitute is replaced by another thesaurus neighbour
+    of its original; keep spans and the text around stay as they were, and every span still
+    points at its (new) text."""
+    import scripts.train_rewriter as trainer
+    from repair.rewrite import TrainingPair
+
+    text = "The firm grew rapidly while its rivals shrank."
+    pair = TrainingPair(text, ((4, 8), (14, 21), (32, 38)), ("company", "rapidly", "rivals"))
+    assert trainer.with_other_substitutes(pair, random.Random(1), 0.0) is pair
+    seen = set()
+    for seed in range(10):
+        new = trainer.with_other_substitutes(pair, random.Random(seed), 1.0)
+        spun = [new.text[a:b] for a, b in new.spans]
+        assert new.targets == pair.targets
+        assert spun[1:] == ["rapidly", "rivals"]  # keep spans are never respun
+        assert spun[0] not in ("firm", "company") and spun[0].isalpha()
+        assert new.text.startswith("The ") and new.text.endswith(" grew rapidly while its rivals shrank.")
+        seen.add(spun[0])
+    assert len(seen) > 2

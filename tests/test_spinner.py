@@ -294,3 +294,21 @@ def test_term_spans_skip_names_and_quotations():
     found = {text[a:b] for a, b in term_spans(text)}
     assert "network speed" in found
     assert not any("Hopper" in term or "compiler" in term for term in found)
+
+
+def test_other_substitute_is_a_thesaurus_neighbour_inflected_and_cased_alike():
+    import random
+
+    from repair import thesaurus
+    from repair.spinner import other_substitute
+
+    rng = random.Random(3)
+    neighbours = {c.text for c in thesaurus.candidates("company", "NOUN")}
+    drawn = {other_substitute("Companies", "many", "said", rng) for _ in range(20)}
+    assert len(drawn) > 3  # a different tool each time, not one fixed dictionary entry
+    for word in drawn:
+        assert word[0].isupper() and word.endswith("s") and word.lower() != "companies"
+        assert any(word.lower().startswith(n[:-1]) for n in neighbours)
+    # function words, names' shapes and phrases have no substitute
+    assert other_substitute("the", "of", "market", rng) is None
+    assert other_substitute("stock market", "the", "fell", rng) is None
