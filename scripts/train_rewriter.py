@@ -73,11 +73,14 @@ def lr_at(step_fraction: float, warm: float, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def with_other_substitutes(pair: TrainingPair, rng: random.Random, share: float) -> TrainingPair:
+def with_other_substitutes(pair: TrainingPair, rng: random.Random, share: float,
+                           keep_share: float = 0.0) -> TrainingPair:
     """``pair`` with each one-word spun span, at rate ``share``, spun again by some other tool
     (``repair.spinner.other_substitute``): the model has to restore originals from substitutes it
     never met written for them, which is what real spun text mostly holds (stop 47: the training
-    tools' dictionaries hold 94% of the test tools' swaps, and unseen swaps are restored far less)."""
+    tools' dictionaries hold 94% of the test tools' swaps, and unseen swaps are restored far less).
+    At rate ``keep_share`` a clean word marked to be kept is spun the same way and becomes a word to
+    restore, so originals that no training tool swaps are written too (the held-out splits' kind)."""
     from repair.edits import WORD
     from repair.spinner import other_substitute
 
@@ -85,7 +88,8 @@ def with_other_substitutes(pair: TrainingPair, rng: random.Random, share: float)
     for (start, end), target in zip(pair.spans, pair.targets):
         spun = pair.text[start:end]
         new = None
-        if target != spun and " " not in target and rng.random() < share:
+        rate = share if target != spun else keep_share
+        if " " not in target and rng.random() < rate:
             before = [m.group() for m in WORD.finditer(pair.text, 0, start)]
             after = WORD.search(pair.text, end)
             new = other_substitute(target, before[-1] if before else "", after.group() if after else "", rng)
@@ -118,9 +122,9 @@ def train(args) -> None:
     pairs = [p for doc in docs for p in training_pairs(doc, rng, keep_rate=args.keep_rate)]
     if not pairs:
         fail("no training pairs in the data")
-    if args.other_substitutes:
+    if args.other_substitutes or args.respin_keeps:
         started = time.time()
-        pairs = [with_other_substitutes(p, rng, args.other_substitutes) for p in pairs]
+        pairs = [with_other_substitutes(p, rng, args.other_substitutes, args.respin_keeps) for p in pairs]
         print(f"other tools' substitutes drawn in {time.time() - started:.0f} s", flush=True)
     # a share of sentences also comes with its spans hidden: the model must say from the context
     # alone what stood there, which is what it needs to judge originals it never saw in training
@@ -211,6 +215,7 @@ def train(args) -> None:
             "keep_rate": args.keep_rate,
             "hidden_share": args.hidden_share,
             "other_substitutes": args.other_substitutes,
+            "respin_keeps": args.respin_keeps,
             "init": args.init,
             "device": args.device,
             "final_loss": round(running or float("nan"), 4),
@@ -399,6 +404,8 @@ def evaluate(args) -> None:
     overrides = {"use_synonyms": False} if args.no_synonyms else {}
     if args.neighbours is not None:
         overrides["neighbour_candidates"] = args.neighbours
+    if args.scored is not None:
+        overrides["scored_candidates"] = args.scored
     rewriter = Seq2SeqRewriter.from_pretrained(args.model, lexicon_folder=args.lexicon, **overrides)
     if args.beam is not None:
         rewriter.decide = replace(rewriter.decide, beam=args.beam)
@@ -535,6 +542,8 @@ def main(argv=None) -> None:
                    help="share of sentences also trained with their spans masked (context fit, see DecideConfig)")
     t.add_argument("--other-substitutes", type=float, default=0.0, metavar="SHARE",
                    help="share of one-word spun spans spun again by another tool's thesaurus draw")
+    t.add_argument("--respin-keeps", type=float, default=0.0, metavar="SHARE",
+                   help="share of clean words marked to be kept that are spun the same way and restored instead")
     t.add_argument("--init", default=None, help="start from this model folder's weights (when --runs holds no checkpoint)")
     t.add_argument("--add", action="append", default=[], metavar="FILE",
                    help="another file of the build's records (e.g. data/train-terms.jsonl.gz) whose sentences join "
@@ -571,6 +580,8 @@ def main(argv=None) -> None:
     e.add_argument("--no-synonyms", action="store_true", help="lexicon candidates only (no WordNet table)")
     e.add_argument("--neighbours", type=int, default=None,
                    help="thesaurus neighbours added to each span's candidates (default: the model's setting)")
+    e.add_argument("--scored", type=int, default=None,
+                   help="candidates per span scored by the decoder (default: the model's)")
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
     e.add_argument("--rerank", default="none", choices=["none", "lm"],
                    help="re-score the best candidates with the causal LM (repair.rerank)")

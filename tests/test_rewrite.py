@@ -414,3 +414,8 @@ def test_other_substitutes_respin_only_spun_spans_and_keep_offsets_right():
         assert new.text.startswith("The ") and new.text.endswith(" grew rapidly while its rivals shrank.")
         seen.add(spun[0])
     assert len(seen) > 2
+    # --respin-keeps: a clean word marked to be kept is spun too and becomes a word to restore
+    respun = trainer.with_other_substitutes(pair, random.Random(2), 0.0, keep_share=1.0)
+    words = [respun.text[a:b] for a, b in respun.spans]
+    assert words[0] == "firm" and respun.targets == pair.targets
+    assert words[1] != "rapidly" and words[2] != "rivals" and respun.text.endswith(" shrank.")
