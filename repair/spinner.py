@@ -271,13 +271,9 @@ class Spinner:
         for cand in thesaurus.candidates(lemma, upos):
             if cand.sense_rank > p.max_sense_rank or cand.source not in p.sources:
                 continue
-            if cand.text in FUNCTION_WORDS or cand.text in _NEVER_SUBSTITUTES:
-                continue
-            if " " in cand.text and not p.multiword_substitutes:
+            if not _usable_substitute(cand.text, p.multiword_substitutes, p.min_zipf):
                 continue
             frequency = zipf(cand.text)
-            if frequency < p.min_zipf:
-                continue
             weight = cand.sense_prior ** p.sharpness * 10 ** (p.frequency_weight * (frequency - 4.0))
             weighted.append((cand.text, weight))
         if not weighted:
@@ -661,6 +657,14 @@ def inflect(substitute: str, upos: str, tag: str) -> str | None:
     return " ".join(words)
 
 
+def _usable_substitute(text: str, multiword: bool, min_zipf: float) -> bool:
+    """Whether a thesaurus candidate is a word a spinning tool would write: no function word or
+    word it never swaps in, no phrase unless the tool writes phrases, not rarer than ``min_zipf``."""
+    if text in FUNCTION_WORDS or text in _NEVER_SUBSTITUTES or (" " in text and not multiword):
+        return False
+    return zipf(text) >= min_zipf
+
+
 def other_substitute(original: str, previous: str, following: str, rng: random.Random,
                      min_zipf: float = 2.0) -> str | None:
     """Some other tool's substitute for the one-word ``original``: any single-word thesaurus
@@ -675,9 +679,7 @@ def other_substitute(original: str, previous: str, following: str, rng: random.R
     if analysis is None:
         return None
     lemma, upos, tag, _ = analysis
-    options = [c.text for c in thesaurus.candidates(lemma, upos)
-               if " " not in c.text and c.text not in FUNCTION_WORDS and c.text not in _NEVER_SUBSTITUTES
-               and zipf(c.text) >= min_zipf]
+    options = [c.text for c in thesaurus.candidates(lemma, upos) if _usable_substitute(c.text, False, min_zipf)]
     while options:
         substitute = inflect(options.pop(rng.randrange(len(options))), upos, tag)
         if substitute is not None and substitute.lower() != lower:

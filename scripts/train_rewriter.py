@@ -10,6 +10,7 @@ Never point --data at /work/shared/eval: that set is for the final evaluation on
 from __future__ import annotations
 
 import argparse
+import bisect
 import gzip
 import itertools
 import json
@@ -32,8 +33,8 @@ from repair.rewrite import (  # noqa: E402
     DecideConfig,
     ModelConfig,
     Seq2SeqRewriter,
-    consistent_choices,
     TrainingPair,
+    consistent_choices,
     training_loss,
     training_pairs,
 )
@@ -84,19 +85,22 @@ def with_other_substitutes(pair: TrainingPair, rng: random.Random, share: float,
     from repair.edits import WORD
     from repair.spinner import other_substitute
 
-    pieces, spans, cursor, changed = [], [], 0, False
+    words = [(m.start(), m.group()) for m in WORD.finditer(pair.text)]
+    pieces, spans, cursor, length, changed = [], [], 0, 0, False
     for (start, end), target in zip(pair.spans, pair.targets):
         spun = pair.text[start:end]
         new = None
         rate = share if target != spun else keep_share
         if " " not in target and rng.random() < rate:
-            before = [m.group() for m in WORD.finditer(pair.text, 0, start)]
-            after = WORD.search(pair.text, end)
-            new = other_substitute(target, before[-1] if before else "", after.group() if after else "", rng)
-        pieces.append(pair.text[cursor:start])
-        at = sum(len(p) for p in pieces)
-        pieces.append(new or spun)
-        spans.append((at, at + len(new or spun)))
+            at = bisect.bisect_left(words, (start,))
+            previous = words[at - 1][1] if at else ""
+            following = WORD.search(pair.text, end)
+            new = other_substitute(target, previous, following.group() if following else "", rng)
+        written = new or spun
+        pieces += [pair.text[cursor:start], written]
+        length += start - cursor
+        spans.append((length, length + len(written)))
+        length += len(written)
         cursor = end
         changed = changed or new is not None
     if not changed:
