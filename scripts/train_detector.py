@@ -34,7 +34,7 @@ from repair.detect import (  # noqa: E402
     word_labels,
 )
 from repair.encoder import rename_bert_weights  # noqa: E402
-from repair.spinner import SPARSE_KEEP_RATE, SPARSE_SENTENCES, thin_record  # noqa: E402
+from repair.spinner import SPARSE_KEEP_RATE, SPARSE_SENTENCES, respin_record, thin_record  # noqa: E402
 from repair.detect_metrics import calibrate, clean_flags_by_domain, figures, gold_from_record  # noqa: E402
 
 HEADS = ("document", "first", "local_features", "encoder_only", "features_only")
@@ -96,6 +96,13 @@ def arguments(argv=None):
     parser.add_argument("--mask-words", type=float, default=0.0,
                         help="share of words whose pieces the encoder sees as [MASK] in training (their features "
                              "stay): it must judge a word by its context and the thesaurus, not by its identity")
+    parser.add_argument("--respin", type=float, default=0.0, metavar="SHARE",
+                        help="share of one-word swaps given another thesaurus neighbour of their original, as some "
+                             "other tool would write it (repair.spinner.respin_record): the tagger meets substitutes "
+                             "no training tool's dictionary holds")
+    parser.add_argument("--respin-clean", type=float, default=0.0, metavar="SHARE",
+                        help="share of clean words swapped the same way, so that originals no training tool swaps "
+                             "are spun too")
     parser.add_argument("--mix", action="append", default=[], metavar="SPLIT:SHARE",
                         help="draw this share of training records from another split in --data instead of train "
                              "(e.g. train-terms:0.5, single sentences from build_data.py --train-term-sentences); "
@@ -297,6 +304,8 @@ def main(argv=None) -> int:
             if record is None:
                 record = train[order[position]]
                 position += 1
+            if args.respin or args.respin_clean:
+                record = respin_record(record, augment_rng, args.respin, args.respin_clean)
             if args.sparse_share and augment_rng.random() < args.sparse_share:
                 record = thin_record(record, augment_rng, augment_rng.uniform(*SPARSE_KEEP_RATE),
                                      augment_rng.choice(SPARSE_SENTENCES + (None,)))

@@ -312,3 +312,64 @@ def test_other_substitute_is_a_thesaurus_neighbour_inflected_and_cased_alike():
     # function words, names' shapes and phrases have no substitute
     assert other_substitute("the", "of", "market", rng) is None
     assert other_substitute("stock market", "the", "fell", rng) is None
+
+
+def _record(text: str, profile: str, seed: int) -> dict:
+    from dataclasses import asdict
+    result = Spinner(profile, seed).spin(text)
+    return {"id": f"t/{profile}/{seed}", "original": text, "spun": result.spun, "profile": profile,
+            "edits": [asdict(e) for e in result.edits]}
+
+
+def _restored(record: dict) -> str:
+    """The original rebuilt from the spun text and the edits alone."""
+    pieces, cursor = [], 0
+    for e in sorted(record["edits"], key=lambda e: e["spun_start"]):
+        assert record["spun"][e["spun_start"]:e["spun_end"]] == e["spun"]
+        assert record["original"][e["orig_start"]:e["orig_end"]] == e["original"]
+        pieces += [record["spun"][cursor:e["spun_start"]], e["original"]]
+        cursor = e["spun_end"]
+    return "".join(pieces) + record["spun"][cursor:]
+
+
+def test_respin_record_gives_swaps_other_substitutes_and_keeps_the_offsets():
+    import random
+
+    from repair.spinner import respin_record
+
+    record = _record(TEXT, "heavy", 5)
+    assert respin_record(record, random.Random(1), 0.0, 0.0) is record
+    respun = respin_record(record, random.Random(1), 1.0)
+    assert _restored(respun) == TEXT
+    before = {(e["orig_start"], e["orig_end"]): e for e in record["edits"]}
+    after = {(e["orig_start"], e["orig_end"]): e for e in respun["edits"]}
+    assert before.keys() == after.keys()  # the same originals swapped, only what they became differs
+    one_word = [k for k, e in before.items() if " " not in e["original"]]
+    changed = [k for k in one_word if after[k]["spun"] != before[k]["spun"]]
+    assert len(changed) >= len(one_word) // 2
+    for k, e in before.items():
+        if " " in e["original"]:
+            assert after[k]["spun"] == e["spun"]  # phrases stay as the tool wrote them
+        if k in changed:
+            assert after[k]["spun"].lower() != e["original"].lower()
+            assert after[k]["spun"][0].isupper() == e["original"][0].isupper()
+
+
+def test_respin_record_swaps_clean_words_only_outside_swaps():
+    import random
+
+    from repair.spinner import respin_record
+
+    record = _record(TEXT, "light", 2)
+    respun = respin_record(record, random.Random(4), 0.0, 1.0)
+    assert _restored(respun) == TEXT
+    assert len(respun["edits"]) > 2 * len(record["edits"])
+    spans = sorted((e["orig_start"], e["orig_end"]) for e in respun["edits"])
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # no swap inside another
+    tool_swaps = {(e["orig_start"], e["orig_end"]) for e in record["edits"]}
+    for e in respun["edits"]:
+        if (e["orig_start"], e["orig_end"]) not in tool_swaps:
+            assert e["original"].lower() not in FUNCTION_WORDS and " " not in e["spun"]
+    clean = {"id": "t/clean", "original": TEXT, "spun": TEXT, "profile": "clean", "edits": []}
+    assert respin_record(clean, random.Random(4), 0.0, 0.0) is clean
+    assert respin_record(clean, random.Random(4), 0.0, 0.3)["edits"]
