@@ -198,8 +198,10 @@ def test_tiny_training_run_saves_and_reloads(tmp_path):
     assert any(k.startswith("encoder.layers.3.") for k in state) and any(k.startswith("head_document") for k in state)
     assert {v.dtype for v in state.values()} == {__import__("torch").float16}
 
-    # resuming continues from the checkpoint instead of starting over
-    assert trainer.main(argv + ["--max-steps", "4"]) == 0
+    # resuming continues from the checkpoint instead of starting over (here with other tools' swaps mixed in)
+    from repair.thesaurus import WORDNET_DIR
+    respin = ["--respin", "0.5", "--respin-clean", "0.05"] if (WORDNET_DIR / "index.sense").exists() else []
+    assert trainer.main(argv + ["--max-steps", "4", *respin]) == 0
     assert json.loads((runs / "report.json").read_text())["steps"] == 4
 
     detector = load_component(out)
