@@ -708,9 +708,8 @@ def respin_record(record: dict, rng: random.Random, share: float, clean_share: f
         after = bisect.bisect_left(starts, end)
         return (words[at - 1][2] if at else ""), (words[after][2] if after < len(words) else "")
 
-    edits, taken, changed = [], [], False
+    edits, changed = [], False
     for e in sorted(record["edits"], key=lambda e: e["orig_start"]):
-        taken.append((e["orig_start"], e["orig_end"]))
         target = original[e["orig_start"]:e["orig_end"]]
         if share and " " not in target and rng.random() < share:
             new = other_substitute(target, *around(e["orig_start"], e["orig_end"]), rng)
@@ -718,6 +717,7 @@ def respin_record(record: dict, rng: random.Random, share: float, clean_share: f
                 e, changed = {**e, "spun": new}, True
         edits.append(e)
     if clean_share:
+        taken = [(e["orig_start"], e["orig_end"]) for e in edits]  # the tool's swaps, in order
         taken_starts = [a for a, _ in taken]
         for start, end, word in words:
             at = bisect.bisect_right(taken_starts, start) - 1

@@ -314,22 +314,20 @@ def test_other_substitute_is_a_thesaurus_neighbour_inflected_and_cased_alike():
     assert other_substitute("stock market", "the", "fell", rng) is None
 
 
+def _check_record(record: dict) -> None:
+    """The data contract's check (offsets, order, the original rebuilt from the spun text and edits)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from build_data import check_record
+    check_record(record)
+
+
 def _record(text: str, profile: str, seed: int) -> dict:
     from dataclasses import asdict
     result = Spinner(profile, seed).spin(text)
     return {"id": f"t/{profile}/{seed}", "original": text, "spun": result.spun, "profile": profile,
             "edits": [asdict(e) for e in result.edits]}
-
-
-def _restored(record: dict) -> str:
-    """The original rebuilt from the spun text and the edits alone."""
-    pieces, cursor = [], 0
-    for e in sorted(record["edits"], key=lambda e: e["spun_start"]):
-        assert record["spun"][e["spun_start"]:e["spun_end"]] == e["spun"]
-        assert record["original"][e["orig_start"]:e["orig_end"]] == e["original"]
-        pieces += [record["spun"][cursor:e["spun_start"]], e["original"]]
-        cursor = e["spun_end"]
-    return "".join(pieces) + record["spun"][cursor:]
 
 
 def test_respin_record_gives_swaps_other_substitutes_and_keeps_the_offsets():
@@ -340,7 +338,8 @@ def test_respin_record_gives_swaps_other_substitutes_and_keeps_the_offsets():
     record = _record(TEXT, "heavy", 5)
     assert respin_record(record, random.Random(1), 0.0, 0.0) is record
     respun = respin_record(record, random.Random(1), 1.0)
-    assert _restored(respun) == TEXT
+    _check_record(respun)
+    assert respun["original"] == TEXT
     before = {(e["orig_start"], e["orig_end"]): e for e in record["edits"]}
     after = {(e["orig_start"], e["orig_end"]): e for e in respun["edits"]}
     assert before.keys() == after.keys()  # the same originals swapped, only what they became differs
@@ -362,7 +361,8 @@ def test_respin_record_swaps_clean_words_only_outside_swaps():
 
     record = _record(TEXT, "light", 2)
     respun = respin_record(record, random.Random(4), 0.0, 1.0)
-    assert _restored(respun) == TEXT
+    _check_record(respun)
+    assert respun["original"] == TEXT
     assert len(respun["edits"]) > 2 * len(record["edits"])
     spans = sorted((e["orig_start"], e["orig_end"]) for e in respun["edits"])
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # no swap inside another
