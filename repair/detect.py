@@ -30,7 +30,7 @@ from .detect_features import (
     load_lexicon,
     split_units,
 )
-from .edits import Span, overlaps_any
+from .edits import UNSURE_SOURCE, Span, overlaps_any
 from .encoder import WordPieces, build_encoder, rename_bert_weights
 from .terms import TermImages, TermSettings
 
@@ -395,6 +395,37 @@ class LexiconVouch:
 
 
 @dataclass(frozen=True)
+class UnsureSpans:
+    """Words the tagger scores below the threshold but at ``min_spin`` or more become spans of their own
+    source, "unsure", left for the rewriter's vetting model to accept or keep.
+
+    The threshold is set for what the tagger alone may flag; a swap it never saw often scores between
+    that and the floor, beside far more clean words. The rewriter's evidence (a candidate that beats
+    keeping the word by a wide margin) tells many of those apart, and a vetting model fitted on such
+    spans (``scripts/calibrate_vet.py``, source feature ``source_unsure``) weighs the two together.
+    Only for a rewriter with such a model: under the plain keep margin these spans would be judged like
+    the tagger's own.
+    """
+
+    min_spin: float
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "UnsureSpans | None":
+        return cls(**config) if config else None
+
+    def extend(self, text: str, scores: Sequence["WordScore"], spans: Sequence[Span], threshold: float) -> list[Span]:
+        """``spans`` and the stretches of words at ``min_spin`` or more that overlap none of them."""
+        if self.min_spin >= threshold:
+            return list(spans)
+        unsure = [s for s in spans_from_scores(text, scores, self.min_spin, UNSURE_SOURCE) if not overlaps_any(s, spans)]
+        return sorted([*spans, *unsure], key=lambda s: s.start)
+
+    @property
+    def signature(self) -> str:
+        return f"unsure@{self.min_spin:g}"
+
+
+@dataclass(frozen=True)
 class WordScore:
     start: int
     end: int
@@ -418,6 +449,7 @@ class TaggerDetector:
         self.head = "document"
         self.gate = DocumentGate.from_config(self.config.get("document_gate"))
         self.vouch = LexiconVouch.from_config(self.config.get("lexicon_vouch"))
+        self.unsure = UnsureSpans.from_config(self.config.get("unsure_spans"))
         self.baseline = None  # the lexicon baseline the vouch asks; from_pretrained sets it beside the lexicon
         term_settings = TermSettings.from_config(self.config.get("term_images"))
         self.terms = TermImages(features.lexicon, term_settings) if term_settings and features.lexicon else None
@@ -556,6 +588,8 @@ class TaggerDetector:
             spans = self.vouch.extend(self.baseline, text, scores, spans, threshold)
         if self.terms is not None:
             spans = self.terms.extend(text, spans, scores)
+        if self.unsure is not None:
+            spans = self.unsure.extend(text, scores, spans, threshold)
         return spans
 
     def word_threshold(self, scores: Sequence[WordScore], threshold: float) -> float:
@@ -569,6 +603,8 @@ class TaggerDetector:
             settings["vouch"] = self.vouch.signature
         if self.terms is not None:
             settings["terms"] = self.terms.settings.signature
+        if self.unsure is not None:
+            settings["unsure"] = self.unsure.signature
         return settings
 
     def detect(self, text: str, threshold: float) -> list[Span]:

@@ -15,6 +15,11 @@ from .density import verdict_for
 WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
+# Span.source of a stretch the tagger scored under its threshold (``repair.detect.UnsureSpans``): only a vetting
+# model fitted on such spans may rewrite it
+UNSURE_SOURCE = "unsure"
+
+
 @dataclass(frozen=True)
 class Span:
     """A stretch of input text the detector believes a spinner put there."""

@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 
 from .components import COMPONENT_FILE, save_component
 from .encoder import WordPieces, base_config, base_weights, encoder_class
-from .edits import WORD, Alternative, Edit, Span, match_case
+from .edits import UNSURE_SOURCE, WORD, Alternative, Edit, Span, match_case
 from .terms import SOURCE as TERM_SOURCE
 from .vet import Vetting
 
@@ -86,11 +86,27 @@ class DecideConfig:
     neighbour_beats_keep: bool = True  # False: the neighbours' ranking chooses among candidates, never against keep
     # a fitted vetting model (``repair.vet.Vetting.to_config``) that decides instead of ``keep_margin``; None: the margin
     vet: dict | None = None
+    # the same for the detector's unsure spans alone (``repair.detect.UnsureSpans``: words under the tagger's
+    # threshold), fitted on them alone; None: such a span is always kept, whatever decides the others
+    vet_unsure: dict | None = None
 
     @functools.cached_property
     def vetting(self) -> Vetting | None:
         """``vet`` read once per settings object: every text's decisions consult it."""
         return Vetting.from_config(self.vet)
+
+    @functools.cached_property
+    def unsure_vetting(self) -> Vetting | None:
+        return Vetting.from_config(self.vet_unsure)
+
+    def accepts(self, candidate: "CandidatePick") -> bool:
+        """Whether ``candidate`` is written: an unsure span by its own vetting model (kept without one), any
+        other span by the vetting model, or without one by the keep margin."""
+        if candidate.decision.span.source == UNSURE_SOURCE:
+            return self.unsure_vetting is not None and self.unsure_vetting.accepts(candidate)
+        if self.vetting is not None:
+            return self.vetting.accepts(candidate)
+        return candidate.lead - self.keep_margin - _extra(candidate.pick, self) > 0
 
 
 # --------------------------------------------------------------------------- boundary types
@@ -847,10 +863,12 @@ class Seq2SeqRewriter:
 
     @property
     def signature_settings(self) -> dict[str, str]:
-        """What a result's signature names beside the rewriter's fingerprint: the vetting threshold, where a
-        vetting model decides instead of the keep margin."""
-        vetting = self.decide.vetting
-        return {"vet": f">={vetting.threshold:g}"} if vetting else {}
+        """What a result's signature names beside the rewriter's fingerprint: the vetting thresholds, where
+        vetting models decide instead of the keep margin."""
+        settings = {"vet": f">={self.decide.vetting.threshold:g}"} if self.decide.vetting else {}
+        if self.decide.unsure_vetting:
+            settings["vet-unsure"] = f">={self.decide.unsure_vetting.threshold:g}"
+        return settings
 
     # ---- building, saving, loading
 
@@ -921,16 +939,20 @@ class Seq2SeqRewriter:
     # ---- scoring
 
     def score_spans(self, text: str, spans: Sequence[Span]) -> list[Decision]:
-        """Every span's candidates, scored, best first (keep kept apart)."""
+        """Every span's candidates, scored, best first (keep kept apart). The detector's unsure spans are read
+        in windows of their own: marking them must not change how the model reads the spans beside them."""
         import torch
 
-        windows = sorted(windows_for(text, spans), key=lambda w: w.end - w.start)  # less padding
+        sure = [s for s in spans if s.source != UNSURE_SOURCE]
+        unsure = [s for s in spans if s.source == UNSURE_SOURCE]
         decisions: dict[tuple[int, int], Decision] = {}
         with torch.inference_mode():
-            for chunk_start in range(0, len(windows), self.batch_windows):
-                chunk = windows[chunk_start:chunk_start + self.batch_windows]
-                for decision in self._score_windows(text, chunk):
-                    decisions[(decision.span.start, decision.span.end)] = decision
+            for group in (sure, unsure):
+                windows = sorted(windows_for(text, group), key=lambda w: w.end - w.start)  # less padding
+                for chunk_start in range(0, len(windows), self.batch_windows):
+                    chunk = windows[chunk_start:chunk_start + self.batch_windows]
+                    for decision in self._score_windows(text, chunk):
+                        decisions[(decision.span.start, decision.span.end)] = decision
         ordered = [decisions[(s.start, s.end)] for s in spans if (s.start, s.end) in decisions]
         if self.reranker is not None:
             from .rerank import rerank
@@ -1016,14 +1038,9 @@ def consistent_choices(decisions: Sequence[Decision], settings: DecideConfig) ->
     unless one occurrence's context prefers its own choice by ``consistency_margin``. A pick is made
     when it beats "keep" by ``keep_margin`` (its own lead, or the group's mean lead where the group's
     choice is taken), or, with ``vet``, when the vetting model finds it likely enough to be right."""
-    vetting = settings.vetting
     chosen: dict[tuple[int, int], Scored] = {}
     for candidate in candidate_picks(decisions, settings):
-        if vetting is not None:
-            accepted = vetting.accepts(candidate)
-        else:
-            accepted = candidate.lead - settings.keep_margin - _extra(candidate.pick, settings) > 0
-        if accepted:
+        if settings.accepts(candidate):
             span = candidate.decision.span
             chosen[(span.start, span.end)] = candidate.pick
     return chosen
@@ -1042,9 +1059,10 @@ class CandidatePick:
 def candidate_picks(decisions: Sequence[Decision], settings: DecideConfig) -> list[CandidatePick]:
     """Each decision's best candidate, or the group's choice where the same spun text recurs and this
     occurrence's own best is not ``consistency_margin`` better."""
-    groups: dict[str, list[Decision]] = defaultdict(list)
+    # an unsure span (``UNSURE_SOURCE``) never sways, nor follows, the choice for the same text flagged elsewhere
+    groups: dict[tuple[str, bool], list[Decision]] = defaultdict(list)
     for decision in decisions:
-        groups[decision.keep.text].append(decision)
+        groups[(decision.keep.text, decision.span.source == UNSURE_SOURCE)].append(decision)
     picks = []
     for members in groups.values():
         # total advantage over "keep" of each candidate across the occurrences

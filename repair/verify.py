@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .edits import Span, best_without_overlaps, match_case, overlaps_any
+from .edits import UNSURE_SOURCE, Span, best_without_overlaps, match_case, overlaps_any
 
 PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
 NON_SPACE = re.compile(r"\S+")  # a word with its punctuation, for counting context
@@ -92,7 +92,8 @@ class LMVerifiedDetector:
 
     def detect(self, text: str, threshold: float) -> list[Span]:
         scores = self.detector.word_scores_many([text])[0]
-        spans = self.detector.spans(text, scores, threshold)
+        # the LM reads around what the tagger flagged; the detector's unsure spans stay only where it admits nothing
+        spans, unsure = _partition(self.detector.spans(text, scores, threshold))
         stretches = self.unsure_stretches(text, scores, spans)
         readings = _pairs_that_need_both(self.read(text, stretches, self.settings.originals), self.settings.pair_margin)
         admitted = _without_overlaps([r for r in readings if r.gain >= self.min_gain_for(r, scores)])
@@ -101,7 +102,7 @@ class LMVerifiedDetector:
         again = [st for st in stretches if (st[0].start, st[-1].end) in wanted]
         suggestions = self.read(text, again, self.settings.suggest_from)
         joined = _joined(text, _without_overlaps(suggestions), scores, self.settings.suggestions)
-        return sorted(spans + joined, key=lambda s: s.start)
+        return sorted(spans + joined + [s for s in unsure if not overlaps_any(s, joined)], key=lambda s: s.start)
 
     def min_gain_for(self, reading: Reading, scores: Sequence) -> float:
         """The gain ``reading`` needs: more where it holds a word read only for the pair floor."""
@@ -177,6 +178,11 @@ def _original_candidates(lexicon, words, left, right, limit):
 
 
 CANDIDATE_SOURCES = {"neighbours": _neighbour_candidates, "originals": _original_candidates}
+
+
+def _partition(spans: Sequence[Span]) -> tuple[list[Span], list[Span]]:
+    """(the detector's spans, its unsure ones: ``repair.detect.UnsureSpans``)."""
+    return [s for s in spans if s.source != UNSURE_SOURCE], [s for s in spans if s.source == UNSURE_SOURCE]
 
 
 def _word_before(text: str, at: int) -> str | None:

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 # the detector stages a span can come from (``Span.source``); any other counts as none of them
-SOURCES = ("tagger", "tagger+lexicon", "term")
+SOURCES = ("tagger", "tagger+lexicon", "term", "unsure")
 CLIP = 30.0  # margins and log-prob gains beyond this say nothing more
 GAP_CAP = 10.0  # the runner-up's gap when there is no runner-up
 FEATURES = (
     "margin", "sqrt_margin", "model_gain", "fit_gain", "gap", "listed", "term_image", "neighbour", "spin_logit",
     *(f"source_{s}" for s in SOURCES), "several_words", "log_repeats",
-    "margin_if_term", "margin_if_not_tagger", "margin_x_spin_logit", "gap_if_not_tagger",
+    "margin_if_term", "margin_if_not_tagger", "margin_x_spin_logit", "gap_if_not_tagger", "margin_if_unsure",
 )
 
 
@@ -47,37 +48,49 @@ def features(candidate) -> list[float]:
         _clip(pick.fit - keep.fit, 10.0), gap, float(pick.listed), float(pick.term_image), pick.neighbour, spin_logit,
         *(float(source == s) for s in SOURCES), float(len(keep.text.split()) > 1), math.log(max(candidate.repeats, 1)),
         margin * float(source == "term"), margin * not_tagger, margin * spin_logit, gap * not_tagger,
+        margin * float(source == "unsure"),
     ]
 
 
 @dataclass(frozen=True)
 class Vetting:
-    """A fitted logistic model over ``FEATURES`` (standardised by ``means`` and ``scales``) and the
-    probability a rewrite needs."""
+    """A fitted logistic model over ``names`` (a subset of ``FEATURES``, standardised by ``means`` and
+    ``scales``) and the probability a rewrite needs. A model fitted before a feature was added names the
+    ones it knows and keeps working."""
 
     weights: tuple[float, ...]
     bias: float
     means: tuple[float, ...]
     scales: tuple[float, ...]
     threshold: float
+    names: tuple[str, ...] = FEATURES
 
     @classmethod
     def from_config(cls, config: dict | None) -> "Vetting | None":
         if not config:
             return None
         names = tuple(config["features"])
-        if names != FEATURES:
-            raise ValueError(f"decide.vet was fitted on features {list(names)}, this version reads {list(FEATURES)}")
+        unknown = [n for n in names if n not in FEATURES]
+        if unknown or len(set(names)) != len(names):
+            raise ValueError(f"decide.vet was fitted on features {list(names)}; this version reads {list(FEATURES)}")
+        if not len(names) == len(config["weights"]) == len(config["means"]) == len(config["scales"]):
+            raise ValueError("decide.vet names a different number of features than it has weights")
         return cls(tuple(config["weights"]), float(config["bias"]), tuple(config["means"]), tuple(config["scales"]),
-                   float(config["threshold"]))
+                   float(config["threshold"]), names)
 
     def to_config(self) -> dict:
-        return {"features": list(FEATURES), "weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6),
-                "means": [round(m, 6) for m in self.means], "scales": [round(s, 6) for s in self.scales],
-                "threshold": self.threshold}
+        return {"features": list(self.names), "weights": [round(w, 6) for w in self.weights],
+                "bias": round(self.bias, 6), "means": [round(m, 6) for m in self.means],
+                "scales": [round(s, 6) for s in self.scales], "threshold": self.threshold}
+
+    @cached_property
+    def _columns(self) -> tuple[int, ...]:
+        return tuple(FEATURES.index(name) for name in self.names)
 
     def probability(self, values: Sequence[float]) -> float:
-        z = self.bias + sum(w * (v - m) / s for w, v, m, s in zip(self.weights, values, self.means, self.scales))
+        """``values`` in ``FEATURES`` order (``features(candidate)``)."""
+        z = self.bias + sum(w * (values[c] - m) / s
+                            for w, c, m, s in zip(self.weights, self._columns, self.means, self.scales))
         return 1.0 / (1.0 + math.exp(-_clip(z, 50.0)))
 
     def accepts(self, candidate) -> bool:

@@ -17,6 +17,12 @@ mean edit F0.5 over the splits no lower than that decision's; among those, the h
         [--reference runs/calibration-vet-base.json] [--save]
 
 ``--save`` writes the model and the chosen threshold into the rewriter's ``decide.vet``.
+
+``--unsure`` fits the second model instead, ``decide.vet_unsure``, for the spans the detector's ``unsure_spans``
+setting adds (words under the tagger's threshold, ``repair.detect.UnsureSpans``; the model folder's detector must
+have it). Only those spans' candidates are examples, every other decision stays as the folder ships it, and the
+reference is that pipeline as shipped, in which no unsure span is ever rewritten: measured in the same run.
+
 Never run on ../shared/eval or the test splits.
 """
 from __future__ import annotations
@@ -33,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calibrate_decide import measure_row, remember, split_figures  # noqa: E402
 from calibrate_threshold import add_pipeline_arguments, sample_specs  # noqa: E402
-from repair.edits import WORD  # noqa: E402
+from repair.edits import UNSURE_SOURCE, WORD  # noqa: E402
 
 SPLITS = ["data/dev", "data/dev-heldout", "data/dev-terms:100", "data/dev-heldout-terms:100",
           "data/dev-paper-terms:100", "data/dev-wnterms:100"]
@@ -49,6 +55,8 @@ def arguments(argv=None):
     parser.add_argument("--reference", type=Path, default=None,
                         help="an earlier calibration's JSON whose shipped row is the reference (a rewriter trained "
                              "anew is held to the shipped models' figures, not to its own keep margin's)")
+    parser.add_argument("--unsure", action="store_true",
+                        help="fit decide.vet_unsure on the detector's unsure spans alone, the rest as shipped")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-vet.json"))
     parser.add_argument("--save", action="store_true")
     return parser.parse_args(argv)
@@ -73,8 +81,9 @@ def original_words(pair, start: int, end: int) -> str | None:
     return None
 
 
-def examples(repairer, samples: dict) -> tuple[list, list, list]:
-    """(features, restores the original, split) of every candidate the rewriter would write."""
+def examples(repairer, samples: dict, sources=None) -> tuple[list, list, list]:
+    """(features, restores the original, split) of every candidate the rewriter would write (of a span from
+    one of ``sources``, when given)."""
     from repair.rewrite import candidate_picks
     from repair.vet import features
 
@@ -89,6 +98,8 @@ def examples(repairer, samples: dict) -> tuple[list, list, list]:
                         continue
                     for candidate in candidate_picks(rewriter.score_spans(block.text, spans), rewriter.decide):
                         span = candidate.decision.span
+                        if sources is not None and span.source not in sources:
+                            continue
                         wanted = None if clean else original_words(pair, block.start + span.start, block.start + span.end)
                         rows.append(features(candidate))
                         labels.append(bool(wanted) and wanted.lower() == candidate.pick.text.lower())
@@ -105,19 +116,25 @@ def main(argv=None) -> int:
     samples = sample_specs(args.splits, args.per_domain)
     repairer = Repairer.from_pretrained(args.model_dir)
     rewriter = repairer.rewriter
-    shipped = replace(rewriter.decide, vet=None)
+    field = "vet_unsure" if args.unsure else "vet"
+    if args.unsure and "unsure" not in getattr(repairer.detector, "signature_settings", {}):
+        print(f"the detector in {args.model_dir or default_model_dir()} adds no unsure spans (unsure_spans)",
+              file=sys.stderr)
+        return 2
+    shipped = replace(rewriter.decide, **{field: None})
     rewriter.decide = shipped
     remember(repairer.detector, "detect")
     remember(rewriter, "score_spans", then=lambda decisions: [d.rescored(rewriter.decide) for d in decisions])
 
-    rows, labels, splits = examples(repairer, samples)
+    rows, labels, splits = examples(repairer, samples, sources={UNSURE_SOURCE} if args.unsure else None)
     per_split = Counter(splits)
     weights = [len(splits) / (len(per_split) * per_split[s]) for s in splits]
     print(f"{len(rows)} candidates, {sum(labels)} restore their original; by split {dict(per_split)}", flush=True)
     model = fit(rows, labels, weights, l2=args.l2)
 
     reference = measure_row(repairer, samples)
-    print(f"keep margin {shipped.keep_margin:g}: mean F0.5 {reference['mean_f0.5']:.3f}  "
+    before = "as shipped, no unsure span rewritten" if args.unsure else f"keep margin {shipped.keep_margin:g}"
+    print(f"{before}: mean F0.5 {reference['mean_f0.5']:.3f}  "
           f"{split_figures(reference)}  | clean per 1,000 by domain {reference['clean_per_1k']}", flush=True)
     if args.reference:
         reference = json.loads(args.reference.read_text(encoding="utf-8"))["shipped"]
@@ -126,7 +143,7 @@ def main(argv=None) -> int:
     results = []
     for threshold in sorted(args.thresholds):
         vetting = replace(model, threshold=threshold)
-        rewriter.decide = replace(shipped, vet=vetting.to_config())
+        rewriter.decide = replace(shipped, **{field: vetting.to_config()})
         row = measure_row(repairer, samples)
         results.append((threshold, row))
         print(f"vet >= {threshold:g}: mean F0.5 {row['mean_f0.5']:.3f}  {split_figures(row)}  | clean per 1,000 by "
@@ -154,8 +171,8 @@ def main(argv=None) -> int:
         models = Path(args.model_dir or default_model_dir())
         decide = json.loads((models / "rewriter" / "component.json").read_text(encoding="utf-8"))["decide"]
         folder = save_component_config(models / "rewriter",
-                                       {"decide": {**decide, "vet": replace(model, threshold=chosen).to_config()}})
-        print(f"saved the vetting model at {chosen:g} into {folder / 'component.json'}")
+                                       {"decide": {**decide, field: replace(model, threshold=chosen).to_config()}})
+        print(f"saved the vetting model at {chosen:g} into {folder / 'component.json'} ({field})")
     return 0
 
 

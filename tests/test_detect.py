@@ -400,7 +400,7 @@ def test_the_gate_is_part_of_the_detector_and_its_signature(tmp_path):
 
     detector = TaggerDetector.__new__(TaggerDetector)
     detector.name, detector.gate = "tagger", DocumentGate(spin=0.1, threshold=0.35)
-    detector.vouch = detector.baseline = detector.terms = None
+    detector.vouch = detector.baseline = detector.terms = detector.unsure = None
     text = " ".join(["abc"] * 300)
     scores = _scores([0.9, 0.4, 0.05] * 100)
     flagged = {s.start for s in detector.spans(text, scores, 0.7)}
@@ -433,6 +433,7 @@ def test_the_lexicon_vouches_only_for_words_the_tagger_is_unsure_of():
     detector = TaggerDetector.__new__(TaggerDetector)
     detector.name, detector.gate = "tagger", None
     detector.vouch, detector.baseline, detector.terms = LexiconVouch(min_spin=0.4, min_score=0.5), judge, None
+    detector.unsure = None
     spans = detector.spans(text, scores, 0.7)
     # "aaa": the tagger's own; "bbb": unsure and vouched for; "ccc": unsure, the lexicon disagrees;
     # "ddd": the lexicon is sure but the tagger is not unsure enough; "eee": nobody vouches
@@ -440,6 +441,27 @@ def test_the_lexicon_vouches_only_for_words_the_tagger_is_unsure_of():
     assert spans[1].score == 0.5  # a vouched span keeps the tagger's own confidence
     assert judge.asked == ["bbb", "ccc", "eee"]  # only the unsure words are read
     assert detector.signature_settings == {"vouch": "lexicon>=0.5@0.4"}
+
+
+def test_unsure_words_become_spans_of_their_own_source_beside_the_others():
+    from repair.detect import TaggerDetector, UnsureSpans
+
+    text = "aaa bbb ccc ddd eee fff"
+    spins, begins = [0.9, 0.3, 0.1, 0.3, 0.25, 0.5], [1.0, 1.0, 1.0, 1.0, 0.1, 0.1]
+    scores = [WordScore(4 * i, 4 * i + 3, s, b) for i, (s, b) in enumerate(zip(spins, begins))]
+    detector = TaggerDetector.__new__(TaggerDetector)
+    detector.name, detector.gate, detector.vouch, detector.baseline, detector.terms = "tagger", None, None, None, None
+    detector.unsure = UnsureSpans(min_spin=0.2)
+    spans = detector.spans(text, scores, 0.7)
+    # "aaa" is the tagger's; "bbb" is unsure; "ccc" is under the floor; "ddd eee fff" are unsure together, as the
+    # tagger says "eee" and "fff" continue a span
+    assert [(s.text, s.source) for s in spans] == [("aaa", "tagger"), ("bbb", "unsure"), ("ddd eee fff", "unsure")]
+    assert detector.signature_settings == {"unsure": "unsure@0.2"}
+    # an unsure word that would continue a flagged word's span is left to that span
+    continuing = [WordScore(0, 3, 0.9, 1.0), WordScore(4, 7, 0.3, 0.1), *_scores([0.0] * 6)[2:]]
+    assert [s.text for s in detector.spans(text, continuing, 0.7)] == ["aaa"]
+    # a threshold at or under the floor leaves nothing unsure
+    assert [s.source for s in detector.spans(text, scores, 0.2)] == ["tagger"] * 3
 
 
 def test_judging_around_one_word_finds_what_the_whole_text_scan_finds():

@@ -79,6 +79,7 @@ def test_the_detector_names_the_term_settings_in_its_signature():
 
     detector = TaggerDetector.__new__(TaggerDetector)
     detector.name, detector.gate, detector.vouch, detector.baseline = "tagger", None, None, None
+    detector.unsure = None
     detector.terms = TermImages(Lexicon.load(LEXICON), TermSettings(min_strength=-1.0, min_spin=0.02))
     spans = detector.spans(SPUN, _scores_for(SPUN, lambda w: 0.03), 0.65)
     assert [s.text for s in spans] == ["menu", "lotion"]

@@ -1,6 +1,7 @@
 """The rewriter's vetting model: fitting, its config round trip, and deciding instead of the keep margin."""
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +49,19 @@ def test_config_round_trips_and_refuses_other_features():
     assert Vetting.from_config(None) is None
     with pytest.raises(ValueError, match="features"):
         Vetting.from_config({**config, "features": config["features"][:-1]})
+    with pytest.raises(ValueError, match="features"):
+        Vetting.from_config({**config, "features": [*config["features"][:-1], "a feature no version computes"]})
+
+
+def test_a_model_fitted_on_fewer_features_reads_them_by_name():
+    rows, labels = _rows_where_a_sure_detector_and_a_clear_lead_mean_right(60)
+    kept = [i for i, name in enumerate(FEATURES) if "unsure" not in name]
+    model = fit([[r[i] for i in kept] for r in rows], labels, threshold=0.3)
+    older = Vetting.from_config({**model.to_config(), "features": [FEATURES[i] for i in kept]})
+    assert older.names == tuple(FEATURES[i] for i in kept) and len(kept) < len(FEATURES)
+    for row in rows[:5]:
+        z = model.bias + sum(w * (row[i] - m) / s for w, i, m, s in zip(model.weights, kept, model.means, model.scales))
+        assert older.probability(row) == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-4)
 
 
 def test_vetting_decides_instead_of_the_keep_margin():
@@ -63,6 +77,21 @@ def test_vetting_decides_instead_of_the_keep_margin():
     assert chosen[(0, 4)].text == "company" and (10, 14) not in chosen
     nothing = replace(margin_only, vet=replace(model, threshold=1.0).to_config())
     assert consistent_choices([sure, unsure], nothing) == {}
+
+
+def test_unsure_spans_are_kept_unless_their_own_vetting_model_accepts_them():
+    rows, labels = _rows_where_a_sure_detector_and_a_clear_lead_mean_right()
+    model = fit(rows, labels)
+    flagged = _decision(0, "firm", -8.0, {"company": 0.0}, spin=0.95, source="tagger")
+    unsure = _decision(10, "huge", -8.0, {"big": 0.0}, spin=0.95, source="unsure")
+    general = DecideConfig(keep_margin=5.0, vet=replace(model, threshold=0.5).to_config())
+    # the same evidence: the general model takes the tagger's span, but an unsure one waits for its own model
+    assert set(consistent_choices([flagged, unsure], general)) == {(0, 4)}
+    assert set(consistent_choices([flagged, unsure], replace(general, vet=None))) == {(0, 4)}
+    with_own = replace(general, vet_unsure=replace(model, threshold=0.5).to_config())
+    assert set(consistent_choices([flagged, unsure], with_own)) == {(0, 4), (10, 14)}
+    strict = replace(general, vet_unsure=replace(model, threshold=1.0).to_config())
+    assert set(consistent_choices([flagged, unsure], strict)) == {(0, 4)}
 
 
 def test_candidate_picks_carry_the_group_lead_and_repeats():
