@@ -422,7 +422,7 @@ class UnsureSpans:
 
     @property
     def signature(self) -> str:
-        return f"unsure@{self.min_spin:g}"
+        return f">={self.min_spin:g}"
 
 
 @dataclass(frozen=True)

@@ -456,7 +456,7 @@ def test_unsure_words_become_spans_of_their_own_source_beside_the_others():
     # "aaa" is the tagger's; "bbb" is unsure; "ccc" is under the floor; "ddd eee fff" are unsure together, as the
     # tagger says "eee" and "fff" continue a span
     assert [(s.text, s.source) for s in spans] == [("aaa", "tagger"), ("bbb", "unsure"), ("ddd eee fff", "unsure")]
-    assert detector.signature_settings == {"unsure": "unsure@0.2"}
+    assert detector.signature_settings == {"unsure": ">=0.2"}
     # an unsure word that would continue a flagged word's span is left to that span
     continuing = [WordScore(0, 3, 0.9, 1.0), WordScore(4, 7, 0.3, 0.1), *_scores([0.0] * 6)[2:]]
     assert [s.text for s in detector.spans(text, continuing, 0.7)] == ["aaa"]
