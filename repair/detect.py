@@ -402,9 +402,8 @@ class UnsureSpans:
     The threshold is set for what the tagger alone may flag; a swap it never saw often scores between
     that and the floor, beside far more clean words. The rewriter's evidence (a candidate that beats
     keeping the word by a wide margin) tells many of those apart, and a vetting model fitted on such
-    spans (``scripts/calibrate_vet.py``, source feature ``source_unsure``) weighs the two together.
-    Only for a rewriter with such a model: under the plain keep margin these spans would be judged like
-    the tagger's own.
+    spans (``scripts/calibrate_vet.py --unsure``, the rewriter's ``decide.vet_unsure``) weighs the two
+    together. A rewriter without such a model keeps every unsure span as it is.
     """
 
     min_spin: float

@@ -20,6 +20,12 @@ WORD = re.compile(r"\w+(?:['’]\w+)*")
 UNSURE_SOURCE = "unsure"
 
 
+def partition_unsure(spans: Iterable["Span"]) -> tuple[list["Span"], list["Span"]]:
+    """(the spans of every other source, the unsure ones), each in the order given."""
+    spans = list(spans)
+    return [s for s in spans if s.source != UNSURE_SOURCE], [s for s in spans if s.source == UNSURE_SOURCE]
+
+
 @dataclass(frozen=True)
 class Span:
     """A stretch of input text the detector believes a spinner put there."""

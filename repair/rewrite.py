@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 
 from .components import COMPONENT_FILE, save_component
 from .encoder import WordPieces, base_config, base_weights, encoder_class
-from .edits import UNSURE_SOURCE, WORD, Alternative, Edit, Span, match_case
+from .edits import UNSURE_SOURCE, WORD, Alternative, Edit, Span, match_case, partition_unsure
 from .terms import SOURCE as TERM_SOURCE
 from .vet import Vetting
 
@@ -943,11 +943,9 @@ class Seq2SeqRewriter:
         in windows of their own: marking them must not change how the model reads the spans beside them."""
         import torch
 
-        sure = [s for s in spans if s.source != UNSURE_SOURCE]
-        unsure = [s for s in spans if s.source == UNSURE_SOURCE]
         decisions: dict[tuple[int, int], Decision] = {}
         with torch.inference_mode():
-            for group in (sure, unsure):
+            for group in partition_unsure(spans):
                 windows = sorted(windows_for(text, group), key=lambda w: w.end - w.start)  # less padding
                 for chunk_start in range(0, len(windows), self.batch_windows):
                     chunk = windows[chunk_start:chunk_start + self.batch_windows]

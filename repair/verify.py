@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .edits import UNSURE_SOURCE, Span, best_without_overlaps, match_case, overlaps_any
+from .edits import Span, best_without_overlaps, match_case, overlaps_any, partition_unsure
 
 PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
 NON_SPACE = re.compile(r"\S+")  # a word with its punctuation, for counting context
@@ -93,7 +93,7 @@ class LMVerifiedDetector:
     def detect(self, text: str, threshold: float) -> list[Span]:
         scores = self.detector.word_scores_many([text])[0]
         # the LM reads around what the tagger flagged; the detector's unsure spans stay only where it admits nothing
-        spans, unsure = _partition(self.detector.spans(text, scores, threshold))
+        spans, unsure = partition_unsure(self.detector.spans(text, scores, threshold))
         stretches = self.unsure_stretches(text, scores, spans)
         readings = _pairs_that_need_both(self.read(text, stretches, self.settings.originals), self.settings.pair_margin)
         admitted = _without_overlaps([r for r in readings if r.gain >= self.min_gain_for(r, scores)])
@@ -178,11 +178,6 @@ def _original_candidates(lexicon, words, left, right, limit):
 
 
 CANDIDATE_SOURCES = {"neighbours": _neighbour_candidates, "originals": _original_candidates}
-
-
-def _partition(spans: Sequence[Span]) -> tuple[list[Span], list[Span]]:
-    """(the detector's spans, its unsure ones: ``repair.detect.UnsureSpans``)."""
-    return [s for s in spans if s.source != UNSURE_SOURCE], [s for s in spans if s.source == UNSURE_SOURCE]
 
 
 def _word_before(text: str, at: int) -> str | None:

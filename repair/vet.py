@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
 
+from .edits import UNSURE_SOURCE
+
 # the detector stages a span can come from (``Span.source``); any other counts as none of them
-SOURCES = ("tagger", "tagger+lexicon", "term", "unsure")
+SOURCES = ("tagger", "tagger+lexicon", "term", UNSURE_SOURCE)
 CLIP = 30.0  # margins and log-prob gains beyond this say nothing more
 GAP_CAP = 10.0  # the runner-up's gap when there is no runner-up
 FEATURES = (
@@ -48,7 +50,7 @@ def features(candidate) -> list[float]:
         _clip(pick.fit - keep.fit, 10.0), gap, float(pick.listed), float(pick.term_image), pick.neighbour, spin_logit,
         *(float(source == s) for s in SOURCES), float(len(keep.text.split()) > 1), math.log(max(candidate.repeats, 1)),
         margin * float(source == "term"), margin * not_tagger, margin * spin_logit, gap * not_tagger,
-        margin * float(source == "unsure"),
+        margin * float(source == UNSURE_SOURCE),
     ]
 
 
