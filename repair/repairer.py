@@ -198,7 +198,8 @@ def _with_reranker(rewriter, name: str):
     from .rerank import load_reranker
 
     scorer = load_reranker(name)
-    return rewriter.with_reranker(scorer), scorer.name
+    reranked = rewriter.with_reranker(scorer)
+    return reranked, f"{scorer.name}/{reranked.reranker[1].signature}"
 
 
 def _with_verifier(detector, name: str):

@@ -32,6 +32,18 @@ class RerankSettings:
     weight: float = 1.0  # log-prob units of the LM per log-prob unit of the rewriter's score
     candidates: int = 3  # best candidates per span re-scored (beside "keep"); the rest are dropped
     batch: int = 16
+    # the rewriter's reserve while the LM reranks (``DecideConfig.pool_candidates`` / ``first_piece_candidates``):
+    # the rewriter's own scores put few of those originals first, the LM's reading of the sentence does more often
+    pool_candidates: int = 0
+    first_piece_candidates: int = 0
+
+    @property
+    def signature(self) -> str:
+        """What a result's signature says of these settings beside the LM's name."""
+        own = f"top{self.candidates}"
+        if self.first_piece_candidates and self.pool_candidates:
+            own += f"+{self.first_piece_candidates}of{self.pool_candidates}"
+        return own if self.weight == 1.0 else f"{own}x{self.weight:g}"
 
 
 def lm_folder() -> Path:

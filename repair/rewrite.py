@@ -70,6 +70,13 @@ class DecideConfig:
     # the reverse thesaurus only offers originals more frequent than the spun word
     neighbour_candidates: int = 0
     per_word_candidates: int = 4
+    # a reserve: the lexicon's originals and thesaurus neighbours up to this many per source, ranked by the same
+    # prior, of which the ``first_piece_candidates`` whose first wordpiece the model's own first step finds
+    # likeliest are scored beside the ``scored_candidates``. The bigram prior alone prunes many originals the
+    # model would rank first (dev-heldout: 35 of the 42 originals missing from the flagged spans' candidates
+    # stood in a pool of ~100, rewriter card, stop 51); the first step is already computed, so choosing costs nothing
+    pool_candidates: int = 0
+    first_piece_candidates: int = 0
     consistency_margin: float = 3.0  # how much better an occurrence's own choice must be to break ranks
     unlisted_margin: float = 0.0  # extra margin for a candidate no thesaurus lists (the model's own idea)
     # weight of the context fit: log P(candidate) - log P(spun text) with the span hidden from the
@@ -277,6 +284,11 @@ class CandidateSource:
         self.settings = settings
         self.synonyms = synonyms
         self._synonym_cache: dict[str, tuple[str, ...]] = {}
+        # side results of the last ``candidates`` call: every text the thesaurus offered, the neighbours'
+        # standing in context, and the wider pool's remainder
+        self.listed: set[str] = set()
+        self.standing: dict[str, float] = {}
+        self.reserve: list[str] = []
 
     def wordnet(self, phrase: str) -> tuple[str, ...]:
         if not self.synonyms:
@@ -315,12 +327,28 @@ class CandidateSource:
     def candidates(self, span_text: str, left: str = "", right: str = "") -> list[str]:
         """Reverse-thesaurus candidates, best first; multiword spans also word by word. Only the
         ``scored_candidates`` that fit the neighbours best (with their lexicon weight) are kept:
-        the model's scoring is the costly part."""
+        the model's scoring is the costly part. With ``pool_candidates``, ``reserve`` holds the rest of a
+        wider pool in the same order, for the model's first step to choose from."""
+        settings = self.settings
+        ranked = self._ranked(span_text, left, right, settings.max_lexicon_candidates, settings.neighbour_candidates)
+        chosen = ranked[: settings.scored_candidates]
+        self.reserve = []
+        if settings.pool_candidates and settings.first_piece_candidates:
+            listed, standing = self.listed, self.standing
+            wide = self._ranked(span_text, left, right, max(settings.pool_candidates, settings.max_lexicon_candidates),
+                                settings.pool_candidates if settings.neighbour_candidates else 0)
+            taken = set(chosen)
+            self.reserve = [t for t in wide if t not in taken]
+            # the reserve is listed too; the standing among the neighbours stays that of the narrower list,
+            # so the usual candidates read exactly as they would without a reserve
+            self.listed, self.standing = listed | set(self.reserve), standing
+        return chosen
+
+    def _ranked(self, span_text: str, left: str, right: str, limit: int, neighbours: int) -> list[str]:
         self.listed = set()
         self.standing = {}
         if self.lexicon is None and not self.synonyms:
             return []
-        limit = self.settings.max_lexicon_candidates
         phrase = " ".join(span_text.lower().split())
         found: dict[str, float] = {}
         for text in self.wordnet(phrase):
@@ -328,9 +356,9 @@ class CandidateSource:
         for text, weight in self.originals(phrase)[:limit]:
             found[text.lower()] = max(weight, found.get(text.lower(), 0.0))
         words = phrase.split()
-        if self.settings.neighbour_candidates and hasattr(self.lexicon, "neighbours_in_context"):
+        if neighbours and hasattr(self.lexicon, "neighbours_in_context"):
             for rank, combo in enumerate(self.lexicon.neighbours_in_context(words, left or None, right or None,
-                                                                            self.settings.neighbour_candidates)):
+                                                                            neighbours)):
                 text = " ".join(combo)
                 found.setdefault(text, NEIGHBOUR_WEIGHT)
                 self.standing.setdefault(text, 1.0 / (1 + rank))
@@ -351,7 +379,7 @@ class CandidateSource:
         self.listed = set(found)
         self.standing = {t: v for t, v in self.standing.items() if t in found}
         prior = {t: self.fit(left, t, right) + math.log10(max(w, 1e-6)) for t, w in found.items()}
-        return sorted(prior, key=lambda t: -prior[t])[: self.settings.scored_candidates]
+        return sorted(prior, key=lambda t: -prior[t])
 
     def fit(self, left: str, candidate: str, right: str) -> float:
         if self.lexicon is None:
@@ -534,19 +562,39 @@ def build_network(config: ModelConfig, shortlist, base: Path | None = None):
     return net
 
 
-def default_shortlist(codec: "Codec", extra_texts: Iterable[str] = (), size: int = 10_000) -> list[int]:
-    """Wordpieces the decoder may write: those of the given texts, then of frequent English words."""
+def default_shortlist(codec: "Codec", extra_texts: Iterable[str] = (), size: int = 10_000,
+                      frequent_words: int = 0) -> list[int]:
+    """Wordpieces the decoder may write: those of the ``frequent_words`` most frequent English words, then of
+    the given texts, then of more frequent words, up to ``size``. Frequent words first (stop 51): a shortlist
+    filled by the training originals alone lacks most originals a spinner hides that training never saw."""
     from wordfreq import top_n_list
 
     ids: dict[int, None] = {}
+    if frequent_words:
+        ids.update(dict.fromkeys(frequent_pieces(codec, frequent_words)))
     for text in extra_texts:
         ids.update(dict.fromkeys(codec.pieces(text)))
     for word in top_n_list("en", 3 * size):
         if len(ids) >= size:
             break
         ids.update(dict.fromkeys(codec.pieces(word)))
-    specials = {codec.tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")}
+    specials = special_pieces(codec)
     return sorted(i for i in ids if i not in specials)[:size]
+
+
+def frequent_pieces(codec: "Codec", words: int) -> list[int]:
+    """The wordpieces of the ``words`` most frequent English words (wordfreq), first seen first."""
+    from wordfreq import top_n_list
+
+    ids: dict[int, None] = {}
+    for word in top_n_list("en", words):
+        ids.update(dict.fromkeys(codec.pieces(word)))
+    specials = special_pieces(codec)
+    return [i for i in ids if i not in specials]
+
+
+def special_pieces(codec: "Codec") -> set[int]:
+    return {codec.tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")}
 
 
 # --------------------------------------------------------------------------- batching
@@ -777,9 +825,10 @@ def _force(net, codec: Codec, enc: EncodedWindows, first, rows, owners, texts, s
 
 
 def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequence[Sequence[str]], beam: int,
-                     spuns: Sequence[str] = ()):
+                     spuns: Sequence[str] = (), reserves: Sequence[Sequence[str]] = (), from_reserve: int = 0):
     """Per span: (keep log-prob, {candidate text: log-prob}): the beam's own proposals, then
-    forced decoding of ``candidates`` and of the top proposals inflected like the spun text."""
+    forced decoding of ``candidates``, of the top proposals inflected like the spun text, and of the
+    ``from_reserve`` texts of each span's reserve whose first piece the shared first step finds likeliest."""
     n_spans = len(candidates)
     hidden, _ = run_decoder(net, enc, range(n_spans), [[] for _ in range(n_spans)])
     first = net.log_probs(hidden[:, 0])  # (spans, classes): shared by every candidate of a span
@@ -795,8 +844,26 @@ def score_candidates(net, codec: Codec, enc: EncodedWindows, candidates: Sequenc
         for k in range(n_spans):
             best = sorted(scores[k], key=lambda t: -scores[k][t])[:2]
             candidates[k] += [v for text in best for v in inflect_like(spuns[k], text) if v not in scores[k]]
+    if from_reserve:
+        for k, reserve in enumerate(reserves):
+            candidates[k] += likeliest_first_pieces(codec, first[k], reserve, set(candidates[k]) | set(scores[k]),
+                                                    from_reserve)
     _force_texts(net, codec, enc, first, candidates, scores)
     return keep, scores
+
+
+def likeliest_first_pieces(codec: Codec, first, texts: Sequence[str], taken: set, count: int) -> list[str]:
+    """The ``count`` of ``texts`` (not in ``taken``) whose first wordpiece ``first`` (one span's first-step
+    log-probs) finds likeliest; the earlier text wins a tie."""
+    import torch
+
+    heads = [(text, codec.target_pieces(text)) for text in texts if text not in taken]
+    heads = [(text, codec.classes(pieces[:1])[0]) for text, pieces in heads if pieces]
+    if not heads:
+        return []
+    logps = first[torch.tensor([c for _, c in heads], device=first.device)].tolist()
+    order = sorted(range(len(heads)), key=lambda i: (-logps[i], i))
+    return [heads[i][0] for i in order[:count]]
 
 
 def _force_texts(net, codec: Codec, enc: EncodedWindows, first, candidates: Sequence[Sequence[str]],
@@ -874,11 +941,13 @@ class Seq2SeqRewriter:
 
     @classmethod
     def fresh(cls, config: ModelConfig | None = None, lexicon=None, decide: DecideConfig | None = None,
-              target_texts: Iterable[str] = (), shortlist: Sequence[int] | None = None):
-        """An untrained model; its output shortlist covers ``target_texts`` and frequent words."""
+              target_texts: Iterable[str] = (), shortlist: Sequence[int] | None = None, frequent_words: int = 0):
+        """An untrained model; its output shortlist covers ``target_texts`` and frequent words (the
+        ``frequent_words`` most frequent first, ``default_shortlist``)."""
         config = config or ModelConfig()
         codec = Codec.load(config)
-        codec.set_shortlist(shortlist if shortlist is not None else default_shortlist(codec, target_texts))
+        codec.set_shortlist(shortlist if shortlist is not None
+                            else default_shortlist(codec, target_texts, frequent_words=frequent_words))
         return cls(build_network(config, codec.shortlist), codec, lexicon, decide)
 
     @classmethod
@@ -903,13 +972,40 @@ class Seq2SeqRewriter:
                    reads_context=bool(meta.get("hidden_span_training")))
 
     def with_reranker(self, scorer, settings=None) -> "Seq2SeqRewriter":
-        """A copy whose spans' best candidates a causal LM re-scores (``repair.rerank``); a copy
-        because loaded components are shared (cached per folder) by every Repairer."""
+        """A copy whose spans' best candidates a causal LM re-scores (``repair.rerank``), drawing on the reserve
+        the settings ask for; a copy because loaded components are shared (cached per folder) by every Repairer."""
         from .rerank import RerankSettings
 
+        settings = settings or RerankSettings()
         reranked = copy.copy(self)
-        reranked.reranker = (scorer, settings or RerankSettings())
+        if settings.first_piece_candidates:
+            reranked.source = copy.copy(self.source)  # it reads the copy's settings
+            reranked.decide = replace(self.decide, pool_candidates=settings.pool_candidates,
+                                      first_piece_candidates=settings.first_piece_candidates)
+        reranked.reranker = (scorer, settings)
         return reranked
+
+    def extend_shortlist(self, pieces: Sequence[int]) -> int:
+        """Let the decoder write ``pieces`` too (those not on its shortlist yet); returns how many were added.
+        A new piece's output row is its encoder embedding, like every other, and its bias the mean of the word
+        pieces' trained biases, so it competes from the start and training tunes it. Each class keeps its index
+        but "keep" and [UNK], which move to the end."""
+        import torch
+
+        known = set(self.codec.shortlist)
+        added = [p for p in dict.fromkeys(pieces) if p not in known]
+        if not added:
+            return 0
+        net, n = self.net, len(self.codec.shortlist)
+        with torch.no_grad():
+            bias = net.head_bias.detach()
+            fresh = bias.new_full((len(added),), float(bias[:n].mean()))
+            net.head_bias = torch.nn.Parameter(torch.cat([bias[:n], fresh, bias[n:]]))
+        shortlist = [*self.codec.shortlist, *added]
+        net.shortlist = torch.tensor(shortlist, dtype=torch.long, device=net.head_bias.device)
+        net._head_cache = None
+        self.codec.set_shortlist(shortlist)
+        return len(added)
 
     def with_context(self, tokens: int) -> "Seq2SeqRewriter":
         """Read ``tokens`` wordpieces of context either side of the spans (speed vs. accuracy)."""
@@ -965,14 +1061,16 @@ class Seq2SeqRewriter:
         spans = [s for w in windows for s in w.spans]
         keys = [text[s.start:s.end].lower().strip() for s in spans]
         contexts = [neighbour_words(text, s.start, s.end) for s in spans]
-        options, listed, standing = [], [], []
+        options, listed, standing, reserves = [], [], [], []
         for s, key, context in zip(spans, keys, contexts):
             found = self.source.candidates(text[s.start:s.end], *context)
             options.append([c for c in dict.fromkeys([*found, *(x.lower() for x in s.suggestions)]) if c != key])
             listed.append(self.source.listed)
             standing.append(self.source.standing)
+            reserves.append([c for c in self.source.reserve if c != key])
         keep_lp, scores = score_candidates(self.net, self.codec, enc, options, self.decide.beam,
-                                           [text[s.start:s.end] for s in spans])
+                                           [text[s.start:s.end] for s in spans],
+                                           reserves, self.decide.first_piece_candidates)
         fits = [{} for _ in spans]
         if self.reads_context and self.decide.context_weight:
             fits = context_fit(self.net, self.codec, items,

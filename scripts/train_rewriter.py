@@ -35,6 +35,7 @@ from repair.rewrite import (  # noqa: E402
     Seq2SeqRewriter,
     TrainingPair,
     consistent_choices,
+    frequent_pieces,
     training_loss,
     training_pairs,
 )
@@ -152,9 +153,13 @@ def train(args) -> None:
         rewriter = Seq2SeqRewriter.from_pretrained(args.init)
         config = rewriter.net.config  # its shape, not the flags', and the checkpoint records it
         print(f"starting from the trained weights in {args.init}", flush=True)
+        if args.frequent_words:
+            added = rewriter.extend_shortlist(frequent_pieces(rewriter.codec, args.frequent_words))
+            print(f"{added} wordpieces of the {args.frequent_words} most frequent English words added to the "
+                  f"output shortlist ({len(rewriter.codec.shortlist)} now)", flush=True)
     else:
         originals = [e["original"] for doc in docs for e in doc["edits"]]
-        rewriter = Seq2SeqRewriter.fresh(config, target_texts=originals)
+        rewriter = Seq2SeqRewriter.fresh(config, target_texts=originals, frequent_words=args.frequent_words)
     net = rewriter.net.to(args.device)
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
@@ -549,6 +554,9 @@ def main(argv=None) -> None:
     t.add_argument("--respin-keeps", type=float, default=0.0, metavar="SHARE",
                    help="share of clean words marked to be kept that are spun the same way and restored instead")
     t.add_argument("--init", default=None, help="start from this model folder's weights (when --runs holds no checkpoint)")
+    t.add_argument("--frequent-words", type=int, default=0, metavar="N",
+                   help="the output shortlist holds the wordpieces of the N most frequent English words (added to "
+                        "an --init model's; first in a fresh one's), not only the training originals'")
     t.add_argument("--add", action="append", default=[], metavar="FILE",
                    help="another file of the build's records (e.g. data/train-terms.jsonl.gz) whose sentences join "
                         "train's; repeatable")

@@ -2,12 +2,16 @@
 never invent one, and never changes the score of keeping the span."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from repair.components import ComponentError
 from repair.edits import Span
 from repair.rerank import RerankSettings, load_reranker, rerank
 from repair.rewrite import Decision, Scored
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class PhraseCountingScorer:
@@ -203,3 +207,19 @@ def test_the_copys_folder_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert converted_copy_folder(gguf).parent == tmp_path / "xdg" / "spun-repair"
     assert "-10-" in converted_copy_folder(gguf).name  # its size names it: a new file, a new copy
+
+
+def test_a_reranker_with_a_reserve_leaves_the_shared_rewriter_as_it_was():
+    """``with_reranker`` copies: the loaded rewriter (cached, shared by every Repairer) keeps its own
+    settings, and the signature names what the LM re-scores."""
+    from repair.components import load_component
+
+    rewriter = load_component(ROOT / "models" / "rewriter")
+    before = rewriter.decide
+    settings = RerankSettings(candidates=10, pool_candidates=100, first_piece_candidates=10)
+    reranked = rewriter.with_reranker(object(), settings)
+    assert reranked.decide.first_piece_candidates == 10 and reranked.source.settings is reranked.decide
+    assert rewriter.decide is before and rewriter.source.settings is before
+    assert RerankSettings().signature == "top3"
+    assert settings.signature == "top10+10of100"
+    assert RerankSettings(weight=0.5).signature == "top3x0.5"

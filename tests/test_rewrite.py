@@ -192,6 +192,51 @@ def test_tiny_training_run_end_to_end(tmp_path):
     assert json.loads((out / "component.json").read_text())["training"]["steps"] == 5
 
 
+def test_a_shortlist_extended_with_frequent_words_keeps_what_the_model_knew():
+    """The shipped decoder cannot spell "many" (off its shortlist: [UNK]); extended, it can, and the classes it
+    had keep their index and their logits, so only the softmax's normaliser moves."""
+    import torch
+
+    from repair.rewrite import Seq2SeqRewriter, frequent_pieces
+
+    rewriter = Seq2SeqRewriter.from_pretrained(SHIPPED)  # a copy of its own: extending changes it
+    codec, net = rewriter.codec, rewriter.net
+    many = codec.target_pieces("many")
+    assert codec.classes(many) == [codec.UNK]
+    old = list(codec.shortlist)
+    hidden = torch.randn(3, net.head_transform[0].in_features)
+    with torch.inference_mode():
+        before = net.log_probs(hidden)
+    added = rewriter.extend_shortlist(frequent_pieces(codec, 500))
+    assert added > 0 and codec.shortlist[:len(old)] == old and len(codec.shortlist) == len(old) + added
+    assert codec.classes(many) != [codec.UNK] and codec.KEEP == len(old) + added
+    assert net.head_bias.shape[0] == len(codec.shortlist) + 2
+    assert rewriter.extend_shortlist(frequent_pieces(codec, 500)) == 0
+    with torch.inference_mode():
+        after = net.log_probs(hidden)
+    shift = (after[:, :len(old)] - before[:, :len(old)])
+    assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-4)
+    assert torch.allclose(after[:, -2:] - before[:, -2:], shift[:, :2], atol=1e-4)  # keep and [UNK] too
+
+
+def test_training_from_a_model_can_widen_its_shortlist(tmp_path):
+    """``--frequent-words`` adds the frequent words' pieces to an --init model's shortlist; the result saves,
+    reloads and spells them."""
+    import scripts.train_rewriter as trainer
+    from repair.rewrite import Seq2SeqRewriter
+
+    data = tmp_path / "data"
+    write_toy_split(data, "train", 8, random.Random(3))
+    out = tmp_path / "model"
+    trainer.main(["train", "--data", str(data), "--out", str(out), "--runs", str(tmp_path / "runs"),
+                  "--init", str(SHIPPED), "--frequent-words", "500", "--max-steps", "1", "--batch", "4"])
+    shipped = Seq2SeqRewriter.from_pretrained(SHIPPED).codec
+    widened = Seq2SeqRewriter.from_pretrained(out, lexicon_folder=tmp_path / "no-lexicon").codec
+    assert widened.shortlist[:len(shipped.shortlist)] == shipped.shortlist
+    assert len(widened.shortlist) > len(shipped.shortlist)
+    assert widened.classes(widened.target_pieces("many")) != [widened.UNK]
+
+
 def test_added_files_join_train_and_a_missing_one_is_one_line(tmp_path, capsys):
     """``--add FILE`` puts another file's sentences beside train's (the run's record names it); a file
     that is not there stops the run before training with one line on stderr."""
@@ -392,6 +437,57 @@ def test_thesaurus_neighbours_carry_their_rank_in_context():
     assert decision.ranked[0].text == "long" and decision.ranked[0].score == -0.5
     assert consistent_choices([decision], settings)[(0, 7)].text == "long"
     assert consistent_choices([decision], replace(settings, neighbour_beats_keep=False)) == {}
+
+
+def test_a_reserve_widens_the_pool_and_leaves_the_scored_candidates_as_they_were():
+    """The reserve is the rest of a wider pool, in the prior's order; asking for it changes neither the
+    candidates scored anyway nor their standing among the neighbours."""
+    from repair.lexicon import Lexicon
+    from repair.rewrite import CandidateSource
+
+    lexicon = Lexicon.load(ROOT / "models" / "lexicon")
+    narrow = CandidateSource(lexicon, DecideConfig(neighbour_candidates=10))
+    wide = CandidateSource(lexicon, DecideConfig(neighbour_candidates=10, pool_candidates=100, first_piece_candidates=5))
+    for spun, left, right in [("stand", "the", "below"), ("lengthy", "the", "run")]:
+        chosen = narrow.candidates(spun, left, right)
+        assert narrow.reserve == []
+        assert wide.candidates(spun, left, right) == chosen
+        assert len(wide.reserve) > len(chosen) and not set(wide.reserve) & set(chosen) and spun not in wide.reserve
+        assert set(wide.reserve) <= wide.listed
+        assert {t: wide.standing[t] for t in chosen if t in wide.standing} == \
+            {t: narrow.standing[t] for t in chosen if t in narrow.standing}
+
+
+def test_the_models_first_step_chooses_from_the_reserve():
+    """Of the reserve, the texts whose first wordpiece the first decoding step finds likeliest are scored,
+    none already taken; with the shipped model a span gets them scored beside its usual candidates."""
+    import torch
+
+    from repair.components import load_component
+    from repair.rewrite import likeliest_first_pieces
+
+    rewriter = load_component(SHIPPED)
+    codec = rewriter.codec
+    first = torch.full((len(codec.shortlist) + 2,), -30.0)
+    for text, logp in [("system", -1.0), ("platform", -4.0), ("base", -2.0), ("zebra", -3.0)]:
+        first[codec.classes(codec.target_pieces(text)[:1])[0]] = logp
+    texts = ["platform", "system", "base", "zebra", "table"]  # "zebra" and "table" are off the shortlist: [UNK]
+    assert likeliest_first_pieces(codec, first, texts, set(), 2) == ["system", "base"]
+    assert likeliest_first_pieces(codec, first, texts, {"system"}, 3) == ["base", "zebra", "table"]
+    text = "The results are shown in the stand below."
+    start = text.index("stand")
+    span = [Span(start, start + 5, "stand", 0.9)]
+    [plain] = rewriter.score_spans(text, span)
+    rewriter.decide = replace(rewriter.decide, pool_candidates=100, first_piece_candidates=10)
+    try:
+        [widened] = rewriter.score_spans(text, span)
+    finally:
+        rewriter.decide = replace(rewriter.decide, pool_candidates=0, first_piece_candidates=0)
+    plain_texts = {c.text for c in plain.ranked}
+    assert plain_texts < {c.text for c in widened.ranked}
+    assert len({c.text for c in widened.ranked} - plain_texts) <= 10
+    assert {c.text: c.score for c in widened.ranked if c.text in plain_texts} == \
+        pytest.approx({c.text: c.score for c in plain.ranked})
 
 
 def test_other_substitutes_respin_only_spun_spans_and_keep_offsets_right():
