@@ -30,12 +30,14 @@ LM_NAME = "smollm2-135m"
 @dataclass(frozen=True)
 class RerankSettings:
     weight: float = 1.0  # log-prob units of the LM per log-prob unit of the rewriter's score
-    candidates: int = 3  # best candidates per span re-scored (beside "keep"); the rest are dropped
+    candidates: int = 10  # best candidates per span re-scored (beside "keep"); the rest are dropped
     batch: int = 16
     # the rewriter's reserve while the LM reranks (``DecideConfig.pool_candidates`` / ``first_piece_candidates``):
-    # the rewriter's own scores put few of those originals first, the LM's reading of the sentence does more often
-    pool_candidates: int = 0
-    first_piece_candidates: int = 0
+    # the rewriter's own scores put few of those originals first, the LM's reading of the sentence does more often.
+    # Best 3 and no reserve until stop 51; this on 60 dev-heldout documents with --verify lm: F0.5 0.202 -> 0.243,
+    # precision 0.380 -> 0.439 (rewriter card)
+    pool_candidates: int = 100
+    first_piece_candidates: int = 10
 
     @property
     def signature(self) -> str:

@@ -220,6 +220,8 @@ def test_a_reranker_with_a_reserve_leaves_the_shared_rewriter_as_it_was():
     reranked = rewriter.with_reranker(object(), settings)
     assert reranked.decide.first_piece_candidates == 10 and reranked.source.settings is reranked.decide
     assert rewriter.decide is before and rewriter.source.settings is before
-    assert RerankSettings().signature == "top3"
-    assert settings.signature == "top10+10of100"
-    assert RerankSettings(weight=0.5).signature == "top3x0.5"
+    assert RerankSettings().signature == "top10+10of100"
+    assert RerankSettings(candidates=3, first_piece_candidates=0).signature == "top3"
+    assert RerankSettings(candidates=3, first_piece_candidates=0, weight=0.5).signature == "top3x0.5"
+    plain = rewriter.with_reranker(object(), RerankSettings(first_piece_candidates=0))
+    assert plain.decide is before and plain.source is rewriter.source
