@@ -40,10 +40,14 @@ class RerankSettings:
     first_piece_candidates: int = 10
 
     @property
+    def draws_reserve(self) -> bool:
+        return bool(self.first_piece_candidates and self.pool_candidates)
+
+    @property
     def signature(self) -> str:
         """What a result's signature says of these settings beside the LM's name."""
         own = f"top{self.candidates}"
-        if self.first_piece_candidates and self.pool_candidates:
+        if self.draws_reserve:
             own += f"+{self.first_piece_candidates}of{self.pool_candidates}"
         return own if self.weight == 1.0 else f"{own}x{self.weight:g}"
 

@@ -72,9 +72,10 @@ class DecideConfig:
     per_word_candidates: int = 4
     # a reserve: the lexicon's originals and thesaurus neighbours up to this many per source, ranked by the same
     # prior, of which the ``first_piece_candidates`` whose first wordpiece the model's own first step finds
-    # likeliest are scored beside the ``scored_candidates``. The bigram prior alone prunes many originals the
-    # model would rank first (dev-heldout: 35 of the 42 originals missing from the flagged spans' candidates
-    # stood in a pool of ~100, rewriter card, stop 51); the first step is already computed, so choosing costs nothing
+    # likeliest are scored beside the ``scored_candidates``. The bigram prior alone prunes many originals (dev-heldout:
+    # 35 of the 42 missing from the flagged spans' candidates stood in a pool of ~100); the decoder still ranks few of
+    # them first, an LM reranker more (``RerankSettings`` turns this on; rewriter card, stop 51). The first step is
+    # already computed, so choosing costs nothing
     pool_candidates: int = 0
     first_piece_candidates: int = 0
     consistency_margin: float = 3.0  # how much better an occurrence's own choice must be to break ranks
@@ -978,7 +979,7 @@ class Seq2SeqRewriter:
 
         settings = settings or RerankSettings()
         reranked = copy.copy(self)
-        if settings.first_piece_candidates:
+        if settings.draws_reserve:
             reranked.source = copy.copy(self.source)  # it reads the copy's settings
             reranked.decide = replace(self.decide, pool_candidates=settings.pool_candidates,
                                       first_piece_candidates=settings.first_piece_candidates)

@@ -423,7 +423,10 @@ def evaluate(args) -> None:
     if args.rerank != "none":
         from repair.rerank import RerankSettings, load_reranker
 
-        rewriter = rewriter.with_reranker(load_reranker(args.rerank), RerankSettings(candidates=args.rerank_candidates))
+        settings = RerankSettings()  # the shipped reranker's, unless told how many candidates it re-scores
+        if args.rerank_candidates is not None:
+            settings = replace(settings, candidates=args.rerank_candidates)
+        rewriter = rewriter.with_reranker(load_reranker(args.rerank), settings)
     context_weights = (rewriter.decide.context_weight,)
     if args.tune and rewriter.reads_context:
         context_weights = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
@@ -597,7 +600,8 @@ def main(argv=None) -> None:
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
     e.add_argument("--rerank", default="none", choices=["none", "lm"],
                    help="re-score the best candidates with the causal LM (repair.rerank)")
-    e.add_argument("--rerank-candidates", type=int, default=3)
+    e.add_argument("--rerank-candidates", type=int, default=None,
+                   help="best candidates the LM re-scores (default: the shipped RerankSettings')")
     w = sub.add_parser("synonyms", help="compile the WordNet synonym table into the model folder")
     w.add_argument("--wordnet", default="/usr/share/wordnet")
     w.add_argument("--out", default=str(ROOT / "models" / "rewriter" / "synonyms.tsv.gz"))
