@@ -55,6 +55,9 @@ def arguments(argv=None):
     parser.add_argument("--reference", type=Path, default=None,
                         help="an earlier calibration's JSON whose shipped row is the reference (a rewriter trained "
                              "anew is held to the shipped models' figures, not to its own keep margin's)")
+    parser.add_argument("--hold-to-folder", action="store_true",
+                        help="the reference is the model folder's decision as it ships (its vetting model, if any), "
+                             "measured in the same run on the same sample: a new feature set is held to the shipped one")
     parser.add_argument("--unsure", action="store_true",
                         help="fit decide.vet_unsure on the detector's unsure spans alone, the rest as shipped")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-vet.json"))
@@ -122,9 +125,10 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     shipped = replace(rewriter.decide, **{field: None})
-    rewriter.decide = shipped
     remember(repairer.detector, "detect")
     remember(rewriter, "score_spans", then=lambda decisions: [d.rescored(rewriter.decide) for d in decisions])
+    folder_row = measure_row(repairer, samples) if args.hold_to_folder else None
+    rewriter.decide = shipped
 
     rows, labels, splits = examples(repairer, samples, sources={UNSURE_SOURCE} if args.unsure else None)
     per_split = Counter(splits)
@@ -140,6 +144,10 @@ def main(argv=None) -> int:
         reference = json.loads(args.reference.read_text(encoding="utf-8"))["shipped"]
         print(f"reference ({args.reference}): mean F0.5 {reference['mean_f0.5']:.3f}  {split_figures(reference)}",
               flush=True)
+    elif folder_row is not None:
+        reference = folder_row
+        print(f"reference (the folder as it ships): mean F0.5 {reference['mean_f0.5']:.3f}  {split_figures(reference)}"
+              f"  | clean per 1,000 by domain {reference['clean_per_1k']}", flush=True)
     results = []
     for threshold in sorted(args.thresholds):
         vetting = replace(model, threshold=threshold)
