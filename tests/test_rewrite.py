@@ -515,3 +515,18 @@ def test_other_substitutes_respin_only_spun_spans_and_keep_offsets_right():
     words = [respun.text[a:b] for a, b in respun.spans]
     assert words[0] == "firm" and respun.targets == pair.targets
     assert words[1] != "rapidly" and words[2] != "rivals" and respun.text.endswith(" shrank.")
+
+
+def test_unlisted_weight_ranks_a_listed_original_above_the_decoders_own_idea():
+    """The decoder's own idea (no thesaurus lists it) outranks a listed candidate on log-prob; with
+    ``unlisted_weight`` the listed one leads, and keep is judged against the lowered score."""
+    span = Span(0, 7, "lengthy", 0.9)
+    keep = Scored("lengthy", 0.0, -4.0, 0.0)
+    own_idea = Scored("short", 0.0, -1.0, 0.0, listed=False)
+    listed = Scored("long", 0.0, -2.0, 0.0)
+    plain = Decision(span, keep, (own_idea, listed)).rescored(DecideConfig(keep_margin=1.0))
+    assert [c.text for c in plain.ranked] == ["short", "long"]
+    weighed = Decision(span, keep, (own_idea, listed)).rescored(DecideConfig(keep_margin=1.0, unlisted_weight=3.0))
+    assert [c.text for c in weighed.ranked] == ["long", "short"]
+    assert weighed.ranked[1].score == -4.0 and weighed.keep.score == -4.0
+    assert consistent_choices([weighed], DecideConfig(keep_margin=1.0, unlisted_weight=3.0))[(0, 7)].text == "long"
