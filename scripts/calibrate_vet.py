@@ -16,7 +16,9 @@ mean edit F0.5 over the splits no lower than that decision's; among those, the h
     python scripts/calibrate_vet.py [--splits ...] [--thresholds 0.2 0.25 0.3 0.35 0.4] [--model-dir D]
         [--reference runs/calibration-vet-base.json] [--save]
 
-``--save`` writes the model and the chosen threshold into the rewriter's ``decide.vet``.
+``--save`` writes the model and the chosen threshold into the rewriter's ``decide.vet``. ``--features`` fits on a
+subset of ``repair.vet.FEATURES`` (the model names what it read); ``--hold-to-folder`` holds the fit to the folder's
+own decision (its shipped vetting model) measured in the same run, instead of to the keep margin.
 
 ``--unsure`` fits the second model instead, ``decide.vet_unsure``, for the spans the detector's ``unsure_spans``
 setting adds (words under the tagger's threshold, ``repair.detect.UnsureSpans``; the model folder's detector must
@@ -60,6 +62,8 @@ def arguments(argv=None):
                              "measured in the same run on the same sample: a new feature set is held to the shipped one")
     parser.add_argument("--unsure", action="store_true",
                         help="fit decide.vet_unsure on the detector's unsure spans alone, the rest as shipped")
+    parser.add_argument("--features", nargs="+", default=None,
+                        help="fit on these of repair.vet.FEATURES only (default: all)")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-vet.json"))
     parser.add_argument("--save", action="store_true")
     return parser.parse_args(argv)
@@ -114,7 +118,7 @@ def main(argv=None) -> int:
     args = arguments(argv)
     from repair.components import default_model_dir, save_component_config
     from repair.repairer import Repairer
-    from repair.vet import fit
+    from repair.vet import FEATURES, fit
 
     samples = sample_specs(args.splits, args.per_domain)
     repairer = Repairer.from_pretrained(args.model_dir)
@@ -134,7 +138,13 @@ def main(argv=None) -> int:
     per_split = Counter(splits)
     weights = [len(splits) / (len(per_split) * per_split[s]) for s in splits]
     print(f"{len(rows)} candidates, {sum(labels)} restore their original; by split {dict(per_split)}", flush=True)
-    model = fit(rows, labels, weights, l2=args.l2)
+    names = tuple(args.features or FEATURES)
+    unknown = sorted(set(names) - set(FEATURES))
+    if unknown:
+        print(f"unknown vetting features {unknown}; this version computes {list(FEATURES)}", file=sys.stderr)
+        return 2
+    columns = [FEATURES.index(name) for name in names]
+    model = replace(fit([[row[c] for c in columns] for row in rows], labels, weights, l2=args.l2), names=names)
 
     reference = measure_row(repairer, samples)
     before = "as shipped, no unsure span rewritten" if args.unsure else f"keep margin {shipped.keep_margin:g}"

@@ -437,6 +437,8 @@ def evaluate(args) -> None:
     print(f"scored {sum(len(d) for d, _ in scored)} spans in {len(cases)} {args.split} docs in {seconds:.1f}s "
           f"(lexicon candidates: {'yes' if rewriter.source.lexicon is not None else 'no'})", flush=True)
     settings = rewriter.decide
+    if args.ranking:
+        report["ranking"] = originals_first(scored, parts, settings, args.ranking)
     if args.tune:
         best = None
         for fit_weight, context_weight in itertools.product((0.0, 0.5, 1.0, 1.5, 2.0, 3.0), context_weights):
@@ -473,6 +475,32 @@ def evaluate(args) -> None:
         meta.setdefault("tuned_on", {})[args.split] = {"docs": len(docs), "spans": args.spans, **report["rewriter"]}
         meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         print(f"wrote tuned settings to {meta_path}")
+
+
+def originals_first(scored, parts: dict, settings: DecideConfig, grid: list[str]) -> dict:
+    """How many gold spans of each split have their original ranked first among the candidates, under each
+    ``unlisted_weight/neighbour_weight`` pair of ``grid`` (ranking only: no test against keeping the span)."""
+    figures = {}
+    for pair in grid:
+        unlisted, _, neighbour = pair.partition("/")
+        weights = replace(settings, unlisted_weight=float(unlisted), neighbour_weight=float(neighbour or 0))
+        figures[pair] = {}
+        for split, part in parts.items():
+            first = gold_spans = among = 0
+            for decisions, gold in scored[part]:
+                for decision in decisions:
+                    wanted = gold.get((decision.span.start, decision.span.end))
+                    if not wanted:
+                        continue
+                    ranked = decision.rescored(weights).ranked
+                    gold_spans += 1
+                    among += any(c.text == wanted.lower() for c in ranked)
+                    first += bool(ranked) and ranked[0].text == wanted.lower()
+            figures[pair][split] = {"gold_spans": gold_spans, "original_among": among, "original_first": first}
+        print(f"ranking unlisted/neighbour {pair}: " + "  ".join(
+            f"{split} {f['original_first']}/{f['gold_spans']} (among {f['original_among']})"
+            for split, f in figures[pair].items()), flush=True)
+    return figures
 
 
 def build_synonyms(args) -> None:
@@ -598,6 +626,9 @@ def main(argv=None) -> None:
     e.add_argument("--scored", type=int, default=None,
                    help="candidates per span scored by the decoder (default: the model's)")
     e.add_argument("--report", default=None, help="write the figures to this JSON file")
+    e.add_argument("--ranking", nargs="+", default=None, metavar="U/N",
+                   help="also count the gold spans whose original ranks first under unlisted_weight U and "
+                        "neighbour_weight N (e.g. 0/0 3/1)")
     e.add_argument("--rerank", default="none", choices=["none", "lm"],
                    help="re-score the best candidates with the causal LM (repair.rerank)")
     e.add_argument("--rerank-candidates", type=int, default=None,

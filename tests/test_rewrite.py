@@ -530,3 +530,31 @@ def test_unlisted_weight_ranks_a_listed_original_above_the_decoders_own_idea():
     assert [c.text for c in weighed.ranked] == ["long", "short"]
     assert weighed.ranked[1].score == -4.0 and weighed.keep.score == -4.0
     assert consistent_choices([weighed], DecideConfig(keep_margin=1.0, unlisted_weight=3.0))[(0, 7)].text == "long"
+
+
+def test_evaluate_counts_where_the_original_ranks_under_each_ranking_weight(tmp_path):
+    """``--ranking U/N`` counts, per split and per weight pair, the gold spans whose original is among the
+    candidates and those where it ranks first; the counts cover exactly the gold spans the figures score."""
+    import scripts.train_rewriter as trainer
+
+    rng = random.Random(9)
+    data = tmp_path / "data"
+    for split, n in (("train", 12), ("dev", 4), ("dev-heldout", 3)):
+        write_toy_split(data, split, n, rng)
+    model = tmp_path / "model"
+    trainer.main(["train", "--data", str(data), "--out", str(model), "--runs", str(tmp_path / "runs"),
+                  "--max-steps", "2", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
+                  "--decoder-layers", "1", "--hidden-share", "0.5"])
+    report = tmp_path / "report.json"
+    trainer.main(["evaluate", "--data", str(data), "--model", str(model), "--lexicon", str(tmp_path / "none"),
+                  "--split", "dev,dev-heldout", "--distractors", "0", "--ranking", "0/0", "50/0",
+                  "--report", str(report)])
+    written = json.loads(report.read_text())
+    ranking, by_split = written["ranking"], written["rewriter"]["by_split"]
+    assert set(ranking) == {"0/0", "50/0"}
+    for pair in ranking.values():
+        for split, counts in pair.items():
+            assert counts["gold_spans"] == by_split[split]["gold_spans"] > 0
+            assert counts["original_first"] <= counts["original_among"] <= counts["gold_spans"]
+    # the weights change the order, never which candidates there are
+    assert all(ranking["0/0"][s]["original_among"] == ranking["50/0"][s]["original_among"] for s in by_split)
