@@ -378,12 +378,11 @@ def test_hidden_span_training_gives_a_model_that_reads_context(tmp_path):
     assert all(d.keep.context == 0.0 for d in decisions)
 
 
-def test_evaluate_tunes_on_the_mean_of_several_splits(tmp_path):
-    """Two splits scored together: the report has each split's figures, and the pooled gold spans
-    are theirs added up; tuning runs over the context weight when the model reads context."""
+def _toy_model_on_two_dev_splits(tmp_path, seed: int):
+    """A toy data folder (train, dev, dev-heldout) and a rewriter trained on it for two steps."""
     import scripts.train_rewriter as trainer
 
-    rng = random.Random(8)
+    rng = random.Random(seed)
     data = tmp_path / "data"
     for split, n in (("train", 12), ("dev", 4), ("dev-heldout", 3)):
         write_toy_split(data, split, n, rng)
@@ -391,6 +390,15 @@ def test_evaluate_tunes_on_the_mean_of_several_splits(tmp_path):
     trainer.main(["train", "--data", str(data), "--out", str(model), "--runs", str(tmp_path / "runs"),
                   "--max-steps", "2", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
                   "--decoder-layers", "1", "--hidden-share", "0.5"])
+    return data, model
+
+
+def test_evaluate_tunes_on_the_mean_of_several_splits(tmp_path):
+    """Two splits scored together: the report has each split's figures, and the pooled gold spans
+    are theirs added up; tuning runs over the context weight when the model reads context."""
+    import scripts.train_rewriter as trainer
+
+    data, model = _toy_model_on_two_dev_splits(tmp_path, seed=8)
     report = tmp_path / "report.json"
     trainer.main(["evaluate", "--data", str(data), "--model", str(model), "--lexicon", str(tmp_path / "none"),
                   "--split", "dev,dev-heldout", "--tune", "--unlisted", "0", "--report", str(report)])
@@ -537,14 +545,7 @@ def test_evaluate_counts_where_the_original_ranks_under_each_ranking_weight(tmp_
     candidates and those where it ranks first; the counts cover exactly the gold spans the figures score."""
     import scripts.train_rewriter as trainer
 
-    rng = random.Random(9)
-    data = tmp_path / "data"
-    for split, n in (("train", 12), ("dev", 4), ("dev-heldout", 3)):
-        write_toy_split(data, split, n, rng)
-    model = tmp_path / "model"
-    trainer.main(["train", "--data", str(data), "--out", str(model), "--runs", str(tmp_path / "runs"),
-                  "--max-steps", "2", "--batch", "4", "--minutes", "5", "--encoder-layers", "2",
-                  "--decoder-layers", "1", "--hidden-share", "0.5"])
+    data, model = _toy_model_on_two_dev_splits(tmp_path, seed=9)
     report = tmp_path / "report.json"
     trainer.main(["evaluate", "--data", str(data), "--model", str(model), "--lexicon", str(tmp_path / "none"),
                   "--split", "dev,dev-heldout", "--distractors", "0", "--ranking", "0/0", "50/0",
