@@ -120,6 +120,12 @@ def main(argv=None) -> int:
     from repair.repairer import Repairer
     from repair.vet import FEATURES, fit
 
+    # a misspelt feature is refused before the sample is run, not after
+    names = tuple(args.features or FEATURES)
+    unknown = sorted(set(names) - set(FEATURES))
+    if unknown:
+        print(f"unknown vetting features {unknown}; this version computes {list(FEATURES)}", file=sys.stderr)
+        return 2
     samples = sample_specs(args.splits, args.per_domain)
     repairer = Repairer.from_pretrained(args.model_dir)
     rewriter = repairer.rewriter
@@ -138,11 +144,6 @@ def main(argv=None) -> int:
     per_split = Counter(splits)
     weights = [len(splits) / (len(per_split) * per_split[s]) for s in splits]
     print(f"{len(rows)} candidates, {sum(labels)} restore their original; by split {dict(per_split)}", flush=True)
-    names = tuple(args.features or FEATURES)
-    unknown = sorted(set(names) - set(FEATURES))
-    if unknown:
-        print(f"unknown vetting features {unknown}; this version computes {list(FEATURES)}", file=sys.stderr)
-        return 2
     columns = [FEATURES.index(name) for name in names]
     model = replace(fit([[row[c] for c in columns] for row in rows], labels, weights, l2=args.l2), names=names)
 

@@ -489,13 +489,13 @@ def originals_first(scored, parts: dict, settings: DecideConfig, grid: list[str]
             first = gold_spans = among = 0
             for decisions, gold in scored[part]:
                 for decision in decisions:
-                    wanted = gold.get((decision.span.start, decision.span.end))
+                    wanted = (gold.get((decision.span.start, decision.span.end)) or "").lower()
                     if not wanted:
                         continue
                     ranked = decision.rescored(weights).ranked
                     gold_spans += 1
-                    among += any(c.text == wanted.lower() for c in ranked)
-                    first += bool(ranked) and ranked[0].text == wanted.lower()
+                    among += any(c.text == wanted for c in ranked)
+                    first += bool(ranked) and ranked[0].text == wanted
             figures[pair][split] = {"gold_spans": gold_spans, "original_among": among, "original_first": first}
         print(f"ranking unlisted/neighbour {pair}: " + "  ".join(
             f"{split} {f['original_first']}/{f['gold_spans']} (among {f['original_among']})"
