@@ -144,7 +144,6 @@ class Scored:
     context: float = 0.0  # context-fit gain over the spun text with the span hidden (0 for keep)
     term_image: bool = False  # the image its term span came with
     neighbour: float = 0.0  # 1 / (1 + its rank among the thesaurus neighbours in context); 0 if not one
-    zipf: float = 0.0  # how common the text is (``CandidateSource.zipf``): a spinner trades common words for rarer ones
 
     def rescored(self, settings: "DecideConfig") -> "Scored":
         """The same evidence combined under other decision settings."""
@@ -388,15 +387,6 @@ class CandidateSource:
         self.standing = {t: v for t, v in self.standing.items() if t in found}
         prior = {t: self.fit(left, t, right) + math.log10(max(w, 1e-6)) for t, w in found.items()}
         return sorted(prior, key=lambda t: -prior[t])
-
-    def zipf(self, text: str) -> float:
-        """Zipf frequency of ``text``: the lexicon's own for a word or a phrase it lists, else that of the
-        phrase's rarest word (a phrase is as unusual as its least common part); 0 without a lexicon."""
-        if self.lexicon is None or not text.strip():
-            return 0.0
-        if self.lexicon.knows(text) or " " not in text.strip():
-            return float(self.lexicon.zipf(text))
-        return min(float(self.lexicon.zipf(word)) for word in text.split())
 
     def fit(self, left: str, candidate: str, right: str) -> float:
         if self.lexicon is None:
@@ -1096,7 +1086,7 @@ class Seq2SeqRewriter:
         for k, span in enumerate(spans):
             left, right = contexts[k]
             keep_fit = self.source.fit(left, keys[k], right)
-            keep = Scored(keys[k], 0.0, keep_lp[k], keep_fit, zipf=self.source.zipf(keys[k]))
+            keep = Scored(keys[k], 0.0, keep_lp[k], keep_fit)
             ranked = []
             spun_fit = fits[k].get(text[span.start:span.end])
             images = {x.lower() for x in span.suggestions} if span.source == TERM_SOURCE else set()
@@ -1106,8 +1096,7 @@ class Seq2SeqRewriter:
                     fit = self.source.fit(left, option, right)
                     gain = fits[k][raw] - spun_fit if raw in fits[k] and spun_fit is not None else 0.0
                     ranked.append(Scored(option, 0.0, lp, fit, option in listed[k], context=gain,
-                                         term_image=option in images, neighbour=standing[k].get(option, 0.0),
-                                         zipf=self.source.zipf(option)))
+                                         term_image=option in images, neighbour=standing[k].get(option, 0.0)))
             decisions.append(Decision(span, keep, tuple(ranked)).rescored(self.decide))
         return decisions
 

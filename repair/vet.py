@@ -26,9 +26,7 @@ FEATURES = (
     "margin", "sqrt_margin", "model_gain", "fit_gain", "gap", "listed", "term_image", "neighbour", "spin_logit",
     *(f"source_{s}" for s in SOURCES), "several_words", "log_repeats",
     "margin_if_term", "margin_if_not_tagger", "margin_x_spin_logit", "gap_if_not_tagger", "margin_if_unsure",
-    "zipf_gain", "pick_zipf",
 )
-ZIPF_GAIN_CAP = 4.0  # beyond 10,000 times as common, a frequency gap says nothing more
 
 
 def _clip(value: float, bound: float) -> float:
@@ -53,9 +51,6 @@ def features(candidate) -> list[float]:
         *(float(source == s) for s in SOURCES), float(len(keep.text.split()) > 1), math.log(max(candidate.repeats, 1)),
         margin * float(source == "term"), margin * not_tagger, margin * spin_logit, gap * not_tagger,
         margin * float(source == UNSURE_SOURCE),
-        # the decoder ranks only what training taught it to write; how much more common the candidate is than the
-        # spun text holds for originals it never met too
-        _clip(pick.zipf - keep.zipf, ZIPF_GAIN_CAP), pick.zipf,
     ]
 
 

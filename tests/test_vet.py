@@ -123,25 +123,3 @@ def test_signature_names_the_vetting_threshold():
     assert rewriter.signature_settings == {}
     rewriter.decide = DecideConfig(vet=fit(rows, labels, threshold=0.3).to_config())
     assert rewriter.signature_settings == {"vet": ">=0.3"}
-
-
-def test_the_vet_reads_how_much_more_common_the_candidate_is_than_the_spun_text():
-    """A spinner trades common words for rarer ones, so a candidate far more common than the spun text is
-    evidence the decoder's score lacks for originals it never met; the lexicon says how common a phrase is
-    by its rarest word when it does not list the phrase."""
-    from repair.lexicon import Lexicon
-    from repair.rewrite import CandidateSource
-    from test_rewrite import ROOT
-
-    source = CandidateSource(Lexicon.load(ROOT / "models" / "lexicon"), DecideConfig())
-    assert source.zipf("use") > source.zipf("utilise") > 0
-    assert source.zipf("the zygomorphic") == pytest.approx(source.zipf("zygomorphic"))
-    assert CandidateSource(None, DecideConfig()).zipf("use") == 0.0
-
-    decision = _decision(0, "utilise", -1.0, {"use": 0.0})
-    common = replace(decision.ranked[0], zipf=source.zipf("use"))
-    decision = replace(decision, keep=replace(decision.keep, zipf=source.zipf("utilise")), ranked=(common,))
-    values = dict(zip(FEATURES, features(CandidatePick(decision, common, 1.0, 1))))
-    assert values["zipf_gain"] == pytest.approx(min(source.zipf("use") - source.zipf("utilise"), 4.0))
-    assert values["zipf_gain"] > 1
-    assert values["pick_zipf"] == common.zipf
