@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from .edits import Span, overlaps_any
+from .vet import Vetting
 from .lexicon import normalise
 from .spinner import FUNCTION_WORDS
 
@@ -37,6 +38,12 @@ ZIPF_PER_BILLION = 9  # zipf - 9 = log10 of a word's probability
 CORPUS_STRENGTH = {"forward": lambda both: both[0], "either": max}
 # the sources that can make an image strong enough, the most trusted first (TermImage.vouched_by)
 VOUCHERS = ("tables", "corpus", "paper", "thesaurus")
+# the evidence a term vet (``TermSettings.vet``) weighs for each image, in ``TermImages.features`` order
+TERM_FEATURES = (
+    "strength", "association", "votes", "zipf_gain", "zipf", "spin_logit", "other_spin_logit", "mean_spin",
+    "log_words", "both", "compound", *(f"vouch_{source}" for source in VOUCHERS), "spin_logit_if_both",
+    "strength_if_both",
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,11 @@ class TermSettings:
     # so: one sentence says too little about the document it came from
     quiet_words: int | None = None
     quiet_spin: float = 0.0
+    # a logistic model over each image's evidence (``TERM_FEATURES``; ``repair.vet.Vetting``'s config, fitted by
+    # ``scripts/calibrate_term_vet.py``) that admits an image at its threshold, instead of the tagger floors: the
+    # floors judge one figure at a time, while a rare image pair can be trusted where the tagger half agrees and
+    # the thesaurus link is strong. None: the floors decide
+    vet: dict | None = None
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -95,6 +107,9 @@ class TermSettings:
         paper = _with_floor("/paper", self.paper_min_spin) if self.paper_pairs else ""
         association = "" if self.min_association is None else f"/pmi{self.min_association:g}"
         quiet = "" if self.quiet_words is None else f"/quiet<{self.quiet_spin:g}~{self.quiet_words}w"
+        if self.vet:
+            return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}"
+                    f"{corpus}{paper}{association}/vet>={self.vet['threshold']:g}")
         return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}{paper}"
                 f"{association}{quiet}"
                 f"@{self.min_spin:g}")
@@ -118,6 +133,9 @@ class TermImage:
     # else "corpus" (our own documents), "paper" (the LM in a paper's register) or "thesaurus" (its two-word terms),
     # each with its own tagger floor
     vouched_by: str = "tables"
+    # the pair as written and as its image reads, normalised (both words: a one-word image keeps its partner)
+    written_pair: tuple[str, str] = ("", "")
+    image_pair: tuple[str, str] = ("", "")
 
 
 class TermImages:
@@ -130,6 +148,7 @@ class TermImages:
         own = {"thesaurus": settings.thesaurus_min_spin, "corpus": settings.corpus_min_spin,
                "paper": settings.paper_min_spin}
         self._floors = {source: settings.min_spin if own.get(source) is None else own[source] for source in VOUCHERS}
+        self.vet = Vetting.from_config(settings.vet, TERM_FEATURES, "term_images.vet")
 
     def images(self, text: str) -> list[TermImage]:
         """The best image of each adjacent pair of content words that nobody knows (``pair_strength``)."""
@@ -144,11 +163,13 @@ class TermImages:
                 start, end = (a, b)[which]
                 for image, strength, vouched_by in self._images_of(word, other, image_first=which == 0):
                     if best is None or strength > best.strength:
-                        best = TermImage(start, end, image, strength, vouched_by)
+                        pair = (image, b_word) if which == 0 else (a_word, image)
+                        best = TermImage(start, end, image, strength, vouched_by, (a_word, b_word), pair)
             if best is None and self.settings.both_min_strength is not None:
                 for image, strength in self._images_of_both(a_word, b_word):
                     if best is None or strength > best.strength:
-                        best = TermImage(a[0], b[1], image, strength)
+                        best = TermImage(a[0], b[1], image, strength, written_pair=(a_word, b_word),
+                                         image_pair=tuple(image.split()))
             if best is not None:
                 found.append(best)
         return found
@@ -233,14 +254,50 @@ class TermImages:
         for found in self.images(text):
             inside = [w.spin for w in scores if found.start <= w.start < found.end]
             word_spin = max(inside) if inside else (0.0 if scores else 1.0)
-            floor = self._floors[found.vouched_by]
-            if word_spin < floor or overlaps_any(found, spans) or overlaps_any(found, added):
+            if overlaps_any(found, spans) or overlaps_any(found, added):
+                continue
+            if self.vet is not None:
+                if self.vet.probability(self.features(text, found, scores)) < self.vet.threshold:
+                    continue
+            elif word_spin < self._floors[found.vouched_by]:
                 continue
             # the span keeps the tagger's own spin as its score, as the vouch's do: the stage adds evidence
             # for what the word was, not confidence that the tagger lacked
             added.append(Span(found.start, found.end, text[found.start:found.end], round(word_spin, 4),
                               SOURCE, (found.image,)))
         return sorted([*spans, *added], key=lambda s: s.start)
+
+    def features(self, text: str, found: TermImage, scores: Sequence) -> list[float]:
+        """The evidence for ``found`` in ``TERM_FEATURES`` order: how strong and how associated its image pair is, how
+        closely the thesaurus links the written word to its image and how much more common the image is, the tagger's
+        spin on the written word and on its partner in the pair, how spun the whole text reads and how long it is."""
+        both = float(" " in found.image)
+        # the written word and its image: the first of the pair where both were replaced
+        which = 0 if both or found.written_pair[0] != found.image_pair[0] else 1
+        word, image = found.written_pair[which], found.image_pair[which]
+        inside = [w.spin for w in scores if found.start <= w.start < found.end]
+        spin_logit = _logit(max(inside) if inside else (0.0 if scores else 1.0))
+        mean_spin = sum(w.spin for w in scores) / len(scores) if scores else 0.0
+        lexicon = self.lexicon
+        return [
+            found.strength, found.strength - (lexicon.zipf(found.image_pair[1]) - ZIPF_PER_BILLION),
+            math.log1p(lexicon.neighbours_for(word).get(image, 0)), lexicon.zipf(image) - lexicon.zipf(word),
+            lexicon.zipf(word), spin_logit, _logit(_partner_spin(scores, found)), mean_spin, math.log1p(len(scores)),
+            both, float(reads_as_compound(*found.written_pair)), *(float(found.vouched_by == s) for s in VOUCHERS),
+            spin_logit * both, found.strength * both,
+        ]
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def _partner_spin(scores: Sequence, found: TermImage) -> float:
+    """The tagger's spin on the word beside the image's span (the higher of both sides): a term swapped word by word
+    raises both."""
+    near = [w.spin for w in scores if 0 < found.start - w.end <= 2 or 0 < w.start - found.end <= 2]
+    return max(near, default=0.0)
 
 
 @functools.lru_cache(maxsize=100_000)

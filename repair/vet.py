@@ -70,19 +70,23 @@ class Vetting:
     scales: tuple[float, ...]
     threshold: float
     names: tuple[str, ...] = FEATURES
+    # every feature this version computes, in the order its rows hold them (another stage's model, such as the term
+    # images' (``repair.terms.TERM_FEATURES``), has a vocabulary of its own)
+    vocabulary: tuple[str, ...] = FEATURES
 
     @classmethod
-    def from_config(cls, config: dict | None) -> "Vetting | None":
+    def from_config(cls, config: dict | None, vocabulary: tuple[str, ...] = FEATURES,
+                    where: str = "decide.vet") -> "Vetting | None":
         if not config:
             return None
         names = tuple(config["features"])
-        unknown = [n for n in names if n not in FEATURES]
+        unknown = [n for n in names if n not in vocabulary]
         if unknown or len(set(names)) != len(names):
-            raise ValueError(f"decide.vet was fitted on features {list(names)}; this version reads {list(FEATURES)}")
+            raise ValueError(f"{where} was fitted on features {list(names)}; this version reads {list(vocabulary)}")
         if not len(names) == len(config["weights"]) == len(config["means"]) == len(config["scales"]):
-            raise ValueError("decide.vet names a different number of features than it has weights")
+            raise ValueError(f"{where} names a different number of features than it has weights")
         return cls(tuple(config["weights"]), float(config["bias"]), tuple(config["means"]), tuple(config["scales"]),
-                   float(config["threshold"]), names)
+                   float(config["threshold"]), names, vocabulary)
 
     def to_config(self) -> dict:
         return {"features": list(self.names), "weights": [round(w, 6) for w in self.weights],
@@ -91,10 +95,10 @@ class Vetting:
 
     @cached_property
     def _columns(self) -> tuple[int, ...]:
-        return tuple(FEATURES.index(name) for name in self.names)
+        return tuple(self.vocabulary.index(name) for name in self.names)
 
     def probability(self, values: Sequence[float]) -> float:
-        """``values`` in ``FEATURES`` order (``features(candidate)``)."""
+        """``values`` in ``vocabulary`` order (``features(candidate)`` for the rewriter's)."""
         z = self.bias + sum(w * (values[c] - m) / s
                             for w, c, m, s in zip(self.weights, self._columns, self.means, self.scales))
         return 1.0 / (1.0 + math.exp(-_clip(z, 50.0)))
@@ -104,9 +108,9 @@ class Vetting:
 
 
 def fit(rows: Sequence[Sequence[float]], labels: Sequence[bool], sample_weights: Sequence[float] | None = None,
-        l2: float = 1.0, threshold: float = 0.5, iterations: int = 50) -> Vetting:
+        l2: float = 1.0, threshold: float = 0.5, iterations: int = 50, names: tuple[str, ...] = FEATURES) -> Vetting:
     """Weighted, L2-regularised logistic regression by Newton's method (numpy: a fitting script's tool,
-    not the package's run-time path)."""
+    not the package's run-time path); ``rows`` hold ``names`` in that order."""
     import numpy as np
 
     x = np.asarray(rows, dtype=float)
@@ -126,4 +130,4 @@ def fit(rows: Sequence[Sequence[float]], labels: Sequence[bool], sample_weights:
         if np.abs(step).max() < 1e-8:
             break
     return Vetting(tuple(float(v) for v in w[:-1]), float(w[-1]), tuple(float(v) for v in means),
-                   tuple(float(v) for v in scales), threshold)
+                   tuple(float(v) for v in scales), threshold, tuple(names), tuple(names))

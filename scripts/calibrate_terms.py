@@ -129,6 +129,10 @@ def arguments(argv=None):
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-terms.json"))
     parser.add_argument("--rows", nargs="+", type=int, default=None,
                         help="only these rows of the grid (0-based; row 0, off, is always run)")
+    parser.add_argument("--vet", type=Path, default=None,
+                        help="a term vet fitted by fit_term_vet.py: the grid is then the folder's own settings (the "
+                             "reference in place of off) and the vet at each of --vet-thresholds")
+    parser.add_argument("--vet-thresholds", nargs="+", type=float, default=[0.4, 0.5, 0.6])
     parser.add_argument("--save", action="store_true")
     return parser.parse_args(argv)
 
@@ -148,6 +152,11 @@ def main(argv=None) -> int:
     decide = repairer.rewriter.decide
     rows = []
     grid = [row for number, row in enumerate(GRID) if args.rows is None or number == 0 or number in args.rows]
+    if args.vet is not None:
+        fitted = json.loads(args.vet.read_text(encoding="utf-8"))["settings"]
+        grid = [(repairer.detector.terms.settings if repairer.detector.terms else None, decide.term_image_weight),
+                *((T(**{**fitted, "vet": {**fitted["vet"], "threshold": t}}), decide.term_image_weight)
+                  for t in args.vet_thresholds)]
     for settings, weight in grid:
         repairer.detector.terms = TermImages(lexicon, settings) if settings else None
         repairer.rewriter.decide = replace(decide, term_image_weight=weight)

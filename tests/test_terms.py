@@ -1,4 +1,5 @@
 """Term images (repair/terms.py): a word whose thesaurus neighbour makes a known term beside it."""
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -323,3 +324,37 @@ def test_a_long_text_the_tagger_finds_clean_throughout_admits_no_image_and_a_sho
     assert [s.text for s in terms.extend(long_text, [], spun_throughout)] == ["menu", "lotion"]
     assert "/quiet<0.01~40w" in settings.signature
     assert "quiet" not in TermSettings(min_strength=-1.0).signature
+
+
+def _term_vet(weights: dict, threshold: float) -> dict:
+    """A term vet's config that weighs only ``weights`` (standardised by nothing), as fit_term_vet.py writes one."""
+    names = list(weights)
+    return {"features": names, "weights": list(weights.values()), "bias": 0.0, "means": [0.0] * len(names),
+            "scales": [1.0] * len(names), "threshold": threshold}
+
+
+def test_a_term_vet_admits_images_by_their_evidence_instead_of_the_tagger_floor():
+    """With a vet the floors no longer decide: an image the tagger half suspects is taken where the model's probability
+    reaches the threshold, and one it calls clean is not, whatever floor the settings name."""
+    from repair.terms import TERM_FEATURES
+
+    lexicon = Lexicon.load(LEXICON)
+    vetted = TermImages(lexicon, TermSettings(min_strength=-1.0, min_spin=0.9, vet=_term_vet({"spin_logit": 1.0}, 0.5)))
+    unsure = _scores_for(SPUN, lambda w: 0.7 if w == "menu" else 0.2 if w == "lotion" else 0.001)
+    spans = vetted.extend(SPUN, [], unsure)
+    assert [(s.text, s.source, s.suggestions) for s in spans] == [("menu", "term", ("card",))]
+    found = {SPUN[i.start:i.end]: i for i in vetted.images(SPUN)}
+    row = dict(zip(TERM_FEATURES, vetted.features(SPUN, found["menu"], unsure)))
+    assert len(row) == len(TERM_FEATURES)
+    assert row["spin_logit"] == pytest.approx(math.log(0.7 / 0.3)) and row["both"] == 0.0
+    assert row["strength"] == found["menu"].strength and row["zipf_gain"] > 0  # "card" is commoner than "menu"
+    assert row["compound"] == 1.0  # "credit menu" reads as a noun compound
+    assert vetted.settings.signature.endswith("/vet>=0.5")
+    with pytest.raises(ValueError, match="term_images.vet"):
+        TermImages(lexicon, TermSettings(vet=_term_vet({"a feature no version computes": 1.0}, 0.5)))
+
+
+def test_a_term_image_records_its_pair_as_written_and_as_imaged(terms):
+    found = {SPUN[i.start:i.end]: i for i in terms.images(SPUN)}
+    assert found["menu"].written_pair == ("credit", "menu") and found["menu"].image_pair == ("credit", "card")
+    assert found["lotion"].written_pair == ("ice", "lotion") and found["lotion"].image_pair == ("ice", "cream")
