@@ -144,9 +144,6 @@ class Scored:
     context: float = 0.0  # context-fit gain over the spun text with the span hidden (0 for keep)
     term_image: bool = False  # the image its term span came with
     neighbour: float = 0.0  # 1 / (1 + its rank among the thesaurus neighbours in context); 0 if not one
-    # a thesaurus links it to the spun text word by word, listed among the candidates or not: the decoder's own
-    # idea for a substitute it met in training is often a neighbour that did not make the candidate lists
-    linked: bool = True
 
     def rescored(self, settings: "DecideConfig") -> "Scored":
         """The same evidence combined under other decision settings."""
@@ -285,9 +282,6 @@ def load_synonyms(path: Path) -> dict[str, tuple[str, ...]] | None:
     return read_keyed_table(path)
 
 
-LINK_CACHE_WORDS = 20_000  # words whose thesaurus links are kept (up to about a hundred each)
-
-
 class CandidateSource:
     """Reverse thesaurus candidates for a spun span: the shared lexicon, plus WordNet
     synonyms (a spinner's thesaurus is often WordNet-like) inflected like the spun word."""
@@ -297,7 +291,6 @@ class CandidateSource:
         self.settings = settings
         self.synonyms = synonyms
         self._synonym_cache: dict[str, tuple[str, ...]] = {}
-        self._link_cache: dict[str, frozenset[str]] = {}  # word -> every word a thesaurus links it to
         # side results of the last ``candidates`` call: every text the thesaurus offered, the neighbours'
         # standing in context, and the wider pool's remainder
         self.listed: set[str] = set()
@@ -394,23 +387,6 @@ class CandidateSource:
         self.standing = {t: v for t, v in self.standing.items() if t in found}
         prior = {t: self.fit(left, t, right) + math.log10(max(w, 1e-6)) for t, w in found.items()}
         return sorted(prior, key=lambda t: -prior[t])
-
-    def linked(self, spun: str, candidate: str) -> bool:
-        """Whether a thesaurus links ``candidate`` to ``spun`` word by word (same number of words, each the same or a
-        neighbour, original or WordNet synonym of the other, in either direction)."""
-        spun_words, candidate_words = spun.lower().split(), candidate.lower().split()
-        return (self.lexicon is not None and len(spun_words) == len(candidate_words)
-                and all(a == b or b in self._links(a) or a in self._links(b)
-                        for a, b in zip(spun_words, candidate_words)))
-
-    def _links(self, word: str) -> frozenset[str]:
-        found = self._link_cache.get(word)
-        if found is None:
-            if len(self._link_cache) >= LINK_CACHE_WORDS:  # a corpus run meets ever more words
-                self._link_cache.clear()
-            found = self._link_cache[word] = frozenset(
-                [*self.lexicon.neighbours_for(word), *(text for text, _ in self.originals(word)), *self.wordnet(word)])
-        return found
 
     def fit(self, left: str, candidate: str, right: str) -> float:
         if self.lexicon is None:
@@ -1119,10 +1095,8 @@ class Seq2SeqRewriter:
                 if option and option != keys[k]:
                     fit = self.source.fit(left, option, right)
                     gain = fits[k][raw] - spun_fit if raw in fits[k] and spun_fit is not None else 0.0
-                    is_listed = option in listed[k]
-                    ranked.append(Scored(option, 0.0, lp, fit, is_listed, context=gain,
-                                         term_image=option in images, neighbour=standing[k].get(option, 0.0),
-                                         linked=is_listed or self.source.linked(keys[k], option)))
+                    ranked.append(Scored(option, 0.0, lp, fit, option in listed[k], context=gain,
+                                         term_image=option in images, neighbour=standing[k].get(option, 0.0)))
             decisions.append(Decision(span, keep, tuple(ranked)).rescored(self.decide))
         return decisions
 

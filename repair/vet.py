@@ -26,7 +26,6 @@ FEATURES = (
     "margin", "sqrt_margin", "model_gain", "fit_gain", "gap", "listed", "term_image", "neighbour", "spin_logit",
     *(f"source_{s}" for s in SOURCES), "several_words", "log_repeats",
     "margin_if_term", "margin_if_not_tagger", "margin_x_spin_logit", "gap_if_not_tagger", "margin_if_unsure",
-    "linked",
 )
 
 
@@ -52,9 +51,6 @@ def features(candidate) -> list[float]:
         *(float(source == s) for s in SOURCES), float(len(keep.text.split()) > 1), math.log(max(candidate.repeats, 1)),
         margin * float(source == "term"), margin * not_tagger, margin * spin_logit, gap * not_tagger,
         margin * float(source == UNSURE_SOURCE),
-        # beside ``listed``: the decoder's own idea that a thesaurus links to the spun text anyway is right far more
-        # often than one no thesaurus links
-        float(pick.linked),
     ]
 
 

@@ -124,24 +124,3 @@ def test_signature_names_the_vetting_threshold():
     rewriter.decide = DecideConfig(vet=fit(rows, labels, threshold=0.3).to_config())
     assert rewriter.signature_settings == {"vet": ">=0.3"}
 
-
-def test_the_vet_reads_whether_a_thesaurus_links_the_candidate_to_the_spun_text():
-    """The decoder's own idea is often a thesaurus neighbour that the candidate lists left out ("listed" says only
-    that); ``linked`` looks it up word by word in either direction, so a made-up word or a phrase of another length
-    is told apart from a real neighbour."""
-    from repair.lexicon import Lexicon
-    from repair.rewrite import CandidateSource
-    from test_rewrite import ROOT
-
-    source = CandidateSource(Lexicon.load(ROOT / "models" / "lexicon"), DecideConfig())
-    assert source.linked("firms", "companies") and source.linked("companies", "firms")
-    assert source.linked("Inventory market", "stock market")
-    assert not source.linked("firm", "banana")
-    assert not source.linked("in order to", "to")
-    assert not CandidateSource(None, DecideConfig()).linked("firms", "companies")
-
-    decision = _decision(0, "firm", -1.0, {"company": 0.0})
-    for linked in (True, False):
-        pick = replace(decision.ranked[0], listed=False, linked=linked)
-        values = dict(zip(FEATURES, features(CandidatePick(replace(decision, ranked=(pick,)), pick, 1.0, 1))))
-        assert values["linked"] == float(linked) and values["listed"] == 0.0
