@@ -358,3 +358,26 @@ def test_a_term_image_records_its_pair_as_written_and_as_imaged(terms):
     found = {SPUN[i.start:i.end]: i for i in terms.images(SPUN)}
     assert found["menu"].written_pair == ("credit", "menu") and found["menu"].image_pair == ("credit", "card")
     assert found["lotion"].written_pair == ("ice", "lotion") and found["lotion"].image_pair == ("ice", "cream")
+
+
+def test_fit_term_vet_counts_images_in_text_order_as_the_stage_takes_them():
+    """The fitting script's report admits images the way ``TermImages.extend`` does: at the threshold, in text order,
+    never one that overlaps an image already taken in the same text."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from fit_term_vet import admitted, figures
+    from repair.terms import TermImage
+
+    class ByFirstValue:
+        def probability(self, row):
+            return row[0]
+
+    text, other_text = "credit menu lotion", "ice lotion"
+    found = [(text, TermImage(0, 6, "card", -1.0), [0.9], "gold", 3),
+             (text, TermImage(0, 11, "credit card", -1.5), [0.8], "other", 3),  # overlaps the first: not taken
+             (text, TermImage(12, 18, "cream", -1.0), [0.3], "gold", 3),        # under the threshold
+             (other_text, TermImage(0, 3, "nice", -1.2), [0.7], "clean", 2)]
+    counts = admitted(found, ByFirstValue(), 0.5)
+    assert (counts["gold"], counts["other"], counts["clean"]) == (1, 0, 1)
+    assert figures(counts, 2000) == {"gold": 1, "other": 0, "clean": 1, "clean_per_1k": 0.5, "precision": 0.5}
