@@ -102,6 +102,9 @@ class DecideConfig:
     # the same for the detector's unsure spans alone (``repair.detect.UnsureSpans``: words under the tagger's
     # threshold), fitted on them alone; None: such a span is always kept, whatever decides the others
     vet_unsure: dict | None = None
+    # the same for the term images' spans alone (``repair.terms``): a lone term in a sentence needs a clearer win than a
+    # word of a document spun throughout, and one threshold cannot serve both; None: ``vet`` decides them too
+    vet_term: dict | None = None
 
     @functools.cached_property
     def vetting(self) -> Vetting | None:
@@ -112,11 +115,17 @@ class DecideConfig:
     def unsure_vetting(self) -> Vetting | None:
         return Vetting.from_config(self.vet_unsure)
 
+    @functools.cached_property
+    def term_vetting(self) -> Vetting | None:
+        return Vetting.from_config(self.vet_term, where="decide.vet_term")
+
     def accepts(self, candidate: "CandidatePick") -> bool:
         """Whether ``candidate`` is written: an unsure span by its own vetting model (kept without one), any
         other span by the vetting model, or without one by the keep margin."""
         if candidate.decision.span.source == UNSURE_SOURCE:
             return self.unsure_vetting is not None and self.unsure_vetting.accepts(candidate)
+        if candidate.decision.span.source == TERM_SOURCE and self.term_vetting is not None:
+            return self.term_vetting.accepts(candidate)
         if self.vetting is not None:
             return self.vetting.accepts(candidate)
         return candidate.lead - self.keep_margin - _extra(candidate.pick, self) > 0
@@ -942,6 +951,8 @@ class Seq2SeqRewriter:
         settings = {"vet": f">={self.decide.vetting.threshold:g}"} if self.decide.vetting else {}
         if self.decide.unsure_vetting:
             settings["vet-unsure"] = f">={self.decide.unsure_vetting.threshold:g}"
+        if self.decide.term_vetting:
+            settings["vet-term"] = f">={self.decide.term_vetting.threshold:g}"
         return settings
 
     # ---- building, saving, loading

@@ -20,6 +20,9 @@ mean edit F0.5 over the splits no lower than that decision's; among those, the h
 subset of ``repair.vet.FEATURES`` (the model names what it read); ``--hold-to-folder`` holds the fit to the folder's
 own decision (its shipped vetting model) measured in the same run, instead of to the keep margin.
 
+``--term`` fits ``decide.vet_term`` on the term images' spans alone in the same way; without it ``decide.vet`` judges
+them too, which is the reference.
+
 ``--unsure`` fits the second model instead, ``decide.vet_unsure``, for the spans the detector's ``unsure_spans``
 setting adds (words under the tagger's threshold, ``repair.detect.UnsureSpans``; the model folder's detector must
 have it). Only those spans' candidates are examples, every other decision stays as the folder ships it, and the
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate_decide import measure_row, remember, split_figures  # noqa: E402
 from calibrate_threshold import add_pipeline_arguments, sample_specs  # noqa: E402
 from repair.edits import UNSURE_SOURCE, WORD  # noqa: E402
+from repair.terms import SOURCE as TERM_SOURCE  # noqa: E402
 
 SPLITS = ["data/dev", "data/dev-heldout", "data/dev-terms:100", "data/dev-heldout-terms:100",
           "data/dev-paper-terms:100", "data/dev-wnterms:100"]
@@ -62,6 +66,9 @@ def arguments(argv=None):
                              "measured in the same run on the same sample: a new feature set is held to the shipped one")
     parser.add_argument("--unsure", action="store_true",
                         help="fit decide.vet_unsure on the detector's unsure spans alone, the rest as shipped")
+    parser.add_argument("--term", action="store_true",
+                        help="fit decide.vet_term on the term images' spans alone, the rest as shipped (without it "
+                             "decide.vet judges them too)")
     parser.add_argument("--features", nargs="+", default=None,
                         help="fit on these of repair.vet.FEATURES only (default: all)")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-vet.json"))
@@ -129,7 +136,10 @@ def main(argv=None) -> int:
     samples = sample_specs(args.splits, args.per_domain)
     repairer = Repairer.from_pretrained(args.model_dir)
     rewriter = repairer.rewriter
-    field = "vet_unsure" if args.unsure else "vet"
+    if args.unsure and args.term:
+        print("--unsure and --term each fit a model of their own: one at a time", file=sys.stderr)
+        return 2
+    field = "vet_unsure" if args.unsure else "vet_term" if args.term else "vet"
     if args.unsure and "unsure" not in getattr(repairer.detector, "signature_settings", {}):
         print(f"the detector in {args.model_dir or default_model_dir()} adds no unsure spans (unsure_spans)",
               file=sys.stderr)
@@ -140,7 +150,8 @@ def main(argv=None) -> int:
     folder_row = measure_row(repairer, samples) if args.hold_to_folder else None
     rewriter.decide = shipped
 
-    rows, labels, splits = examples(repairer, samples, sources={UNSURE_SOURCE} if args.unsure else None)
+    sources = {UNSURE_SOURCE} if args.unsure else {TERM_SOURCE} if args.term else None
+    rows, labels, splits = examples(repairer, samples, sources=sources)
     per_split = Counter(splits)
     weights = [len(splits) / (len(per_split) * per_split[s]) for s in splits]
     print(f"{len(rows)} candidates, {sum(labels)} restore their original; by split {dict(per_split)}", flush=True)
@@ -148,7 +159,8 @@ def main(argv=None) -> int:
     model = replace(fit([[row[c] for c in columns] for row in rows], labels, weights, l2=args.l2), names=names)
 
     reference = measure_row(repairer, samples)
-    before = "as shipped, no unsure span rewritten" if args.unsure else f"keep margin {shipped.keep_margin:g}"
+    before = ("as shipped, no unsure span rewritten" if args.unsure else "as shipped, decide.vet judging term spans too"
+              if args.term else f"keep margin {shipped.keep_margin:g}")
     print(f"{before}: mean F0.5 {reference['mean_f0.5']:.3f}  "
           f"{split_figures(reference)}  | clean per 1,000 by domain {reference['clean_per_1k']}", flush=True)
     if args.reference:

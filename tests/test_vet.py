@@ -124,3 +124,24 @@ def test_signature_names_the_vetting_threshold():
     rewriter.decide = DecideConfig(vet=fit(rows, labels, threshold=0.3).to_config())
     assert rewriter.signature_settings == {"vet": ">=0.3"}
 
+
+
+def test_term_spans_follow_their_own_vetting_model_where_there_is_one():
+    """A lone spun term needs a clearer win than a word of a document spun throughout: with ``vet_term`` the term
+    images' spans are judged by it alone; without it the general model judges them as before."""
+    rows, labels = _rows_where_a_sure_detector_and_a_clear_lead_mean_right()
+    model = fit(rows, labels)
+    flagged = _decision(0, "firm", -8.0, {"company": 0.0}, spin=0.95, source="tagger")
+    term = _decision(10, "huge", -8.0, {"big": 0.0}, spin=0.95, source="term")
+    general = DecideConfig(keep_margin=5.0, vet=replace(model, threshold=0.5).to_config())
+    assert set(consistent_choices([flagged, term], general)) == {(0, 4), (10, 14)}
+    strict = replace(general, vet_term=replace(model, threshold=1.0).to_config())
+    assert set(consistent_choices([flagged, term], strict)) == {(0, 4)}
+    lenient_for_terms = replace(general, vet=replace(model, threshold=1.0).to_config(),
+                                vet_term=replace(model, threshold=0.5).to_config())
+    assert set(consistent_choices([flagged, term], lenient_for_terms)) == {(10, 14)}
+    from repair.rewrite import ModelConfig, Seq2SeqRewriter
+
+    rewriter = Seq2SeqRewriter.fresh(ModelConfig(encoder_layers=1, decoder_layers=1), target_texts=["company"])
+    rewriter.decide = strict
+    assert rewriter.signature_settings == {"vet": ">=0.5", "vet-term": ">=1"}
