@@ -93,6 +93,11 @@ class TermSettings:
     # floors judge one figure at a time, while a rare image pair can be trusted where the tagger half agrees and
     # the thesaurus link is strong. None: the floors decide
     vet: dict | None = None
+    # with a vet: an image the floors (and the generation settings ``floor_settings`` name) admit is kept as well,
+    # so the vet only adds; in documents the floors find swaps of originals the tagger never met, which a vet fitted
+    # mostly on lone terms gives up
+    vet_adds: bool = False
+    floor_settings: dict | None = None
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -108,8 +113,9 @@ class TermSettings:
         association = "" if self.min_association is None else f"/pmi{self.min_association:g}"
         quiet = "" if self.quiet_words is None else f"/quiet<{self.quiet_spin:g}~{self.quiet_words}w"
         if self.vet:
+            adds = f"/vet+{TermSettings(**self.floor_settings).signature}" if self.vet_adds and self.floor_settings else ""
             return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}"
-                    f"{corpus}{paper}{association}/vet>={self.vet['threshold']:g}")
+                    f"{corpus}{paper}{association}/vet>={self.vet['threshold']:g}{adds}")
         return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}{paper}"
                 f"{association}{quiet}"
                 f"@{self.min_spin:g}")
@@ -149,6 +155,9 @@ class TermImages:
                "paper": settings.paper_min_spin}
         self._floors = {source: settings.min_spin if own.get(source) is None else own[source] for source in VOUCHERS}
         self.vet = Vetting.from_config(settings.vet, TERM_FEATURES, "term_images.vet")
+        # the stage as the floors alone would run it, whose images a vet that only adds keeps too
+        floors = settings.floor_settings if settings.vet_adds else None
+        self.floors = TermImages(lexicon, TermSettings(**floors)) if floors else None
 
     def images(self, text: str) -> list[TermImage]:
         """The best image of each adjacent pair of content words that nobody knows (``pair_strength``)."""
@@ -248,6 +257,8 @@ class TermImages:
         """``spans`` and a span for each term image that overlaps none of them, in text order;
         with word ``scores`` (the tagger's), a word needs the floor of what vouches for its image (``min_spin``
         for the tables, ``corpus_min_spin`` or ``thesaurus_min_spin`` where only those do, if set)."""
+        if self.floors is not None:
+            spans = self.floors.extend(text, spans, scores)
         added = []
         if self.quiet(scores):
             return list(spans)

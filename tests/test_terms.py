@@ -381,3 +381,20 @@ def test_fit_term_vet_counts_images_in_text_order_as_the_stage_takes_them():
     counts = admitted(found, ByFirstValue(), 0.5)
     assert (counts["gold"], counts["other"], counts["clean"]) == (1, 0, 1)
     assert figures(counts, 2000) == {"gold": 1, "other": 0, "clean": 1, "clean_per_1k": 0.5, "precision": 0.5}
+
+
+def test_a_term_vet_that_only_adds_keeps_what_the_floors_admit():
+    lexicon = Lexicon.load(LEXICON)
+    floors = {"min_strength": -1.0, "min_spin": 0.5}
+    scores = _scores_for(SPUN, lambda w: 0.7 if w == "menu" else 0.2 if w == "lotion" else 0.001)
+    # the vet wants a spin the text never has; alone it admits nothing, adding to the floors it keeps their "menu"
+    strict = _term_vet({"spin_logit": 1.0}, 0.99)
+    alone = TermImages(lexicon, TermSettings(min_strength=-1.0, vet=strict))
+    assert alone.extend(SPUN, [], scores) == []
+    adding = TermImages(lexicon, TermSettings(min_strength=-1.0, vet=strict, vet_adds=True, floor_settings=floors))
+    assert [s.text for s in adding.extend(SPUN, [], scores)] == ["menu"]
+    # a vet that takes "lotion" too adds it beside the floors' "menu"
+    lenient = TermImages(lexicon, TermSettings(min_strength=-1.0, vet=_term_vet({"spin_logit": 1.0}, 0.1),
+                                               vet_adds=True, floor_settings=floors))
+    assert [s.text for s in lenient.extend(SPUN, [], scores)] == ["menu", "lotion"]
+    assert "/vet>=0.1/vet+>=-1/v1/z0@0.5" in lenient.settings.signature
