@@ -32,6 +32,7 @@ from .components import COMPONENT_FILE, save_component
 from .encoder import WordPieces, base_config, base_weights, encoder_class
 from .edits import UNSURE_SOURCE, WORD, Alternative, Edit, Span, match_case, partition_unsure
 from .terms import SOURCE as TERM_SOURCE
+from .terms import SOURCES as TERM_SOURCES
 from .vet import Vetting
 
 WEIGHTS_FILE = "rewriter.safetensors"
@@ -105,6 +106,9 @@ class DecideConfig:
     # the same for the term images' spans alone (``repair.terms``): a lone term in a sentence needs a clearer win than a
     # word of a document spun throughout, and one threshold cannot serve both; None: ``vet`` decides them too
     vet_term: dict | None = None
+    # which spans ``vet_term`` judges: the term images' ("term"), or only those a term vet added to the floors'
+    # ("term-vet", ``TermSettings.vet_adds``), the floors' then judged by ``vet``
+    vet_term_source: str = TERM_SOURCE
 
     @functools.cached_property
     def vetting(self) -> Vetting | None:
@@ -124,7 +128,7 @@ class DecideConfig:
         other span by the vetting model, or without one by the keep margin."""
         if candidate.decision.span.source == UNSURE_SOURCE:
             return self.unsure_vetting is not None and self.unsure_vetting.accepts(candidate)
-        if candidate.decision.span.source == TERM_SOURCE and self.term_vetting is not None:
+        if candidate.decision.span.source == self.vet_term_source and self.term_vetting is not None:
             return self.term_vetting.accepts(candidate)
         if self.vetting is not None:
             return self.vetting.accepts(candidate)
@@ -1100,7 +1104,7 @@ class Seq2SeqRewriter:
             keep = Scored(keys[k], 0.0, keep_lp[k], keep_fit)
             ranked = []
             spun_fit = fits[k].get(text[span.start:span.end])
-            images = {x.lower() for x in span.suggestions} if span.source == TERM_SOURCE else set()
+            images = {x.lower() for x in span.suggestions} if span.source in TERM_SOURCES else set()
             for raw, lp in scores[k].items():
                 option = raw.lower().strip()
                 if option and option != keys[k]:

@@ -32,6 +32,10 @@ WORD = re.compile(r"[A-Za-z]+")
 # a word and its image that share this many first letters are one word's variants ("classical"/"classic")
 SAME_STEM = 5
 SOURCE = "term"  # Span.source of what this stage finds
+# Span.source of an image a term vet adds to the floors' (``TermSettings.vet_adds``): the rewriter may hold such spans to
+# a bar of their own (``DecideConfig.vet_term_source``) and leave the floors' to its general vetting model
+ADDED_SOURCE = "term-vet"
+SOURCES = (SOURCE, ADDED_SOURCE)
 OPENERS = " \t\"“("
 ZIPF_PER_BILLION = 9  # zipf - 9 = log10 of a word's probability
 # how a corpus pair's two conditional probabilities make one strength (TermSettings.corpus_pairs)
@@ -275,7 +279,7 @@ class TermImages:
             # the span keeps the tagger's own spin as its score, as the vouch's do: the stage adds evidence
             # for what the word was, not confidence that the tagger lacked
             added.append(Span(found.start, found.end, text[found.start:found.end], round(word_spin, 4),
-                              SOURCE, (found.image,)))
+                              ADDED_SOURCE if self.floors is not None else SOURCE, (found.image,)))
         return sorted([*spans, *added], key=lambda s: s.start)
 
     def features(self, text: str, found: TermImage, scores: Sequence) -> list[float]:

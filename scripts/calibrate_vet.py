@@ -45,7 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate_decide import measure_row, remember, split_figures  # noqa: E402
 from calibrate_threshold import add_pipeline_arguments, sample_specs  # noqa: E402
 from repair.edits import UNSURE_SOURCE, WORD  # noqa: E402
-from repair.terms import SOURCE as TERM_SOURCE  # noqa: E402
 
 SPLITS = ["data/dev", "data/dev-heldout", "data/dev-terms:100", "data/dev-heldout-terms:100",
           "data/dev-paper-terms:100", "data/dev-wnterms:100"]
@@ -150,7 +149,7 @@ def main(argv=None) -> int:
     folder_row = measure_row(repairer, samples) if args.hold_to_folder else None
     rewriter.decide = shipped
 
-    sources = {UNSURE_SOURCE} if args.unsure else {TERM_SOURCE} if args.term else None
+    sources = {UNSURE_SOURCE} if args.unsure else {shipped.vet_term_source} if args.term else None
     rows, labels, splits = examples(repairer, samples, sources=sources)
     per_split = Counter(splits)
     weights = [len(splits) / (len(per_split) * per_split[s]) for s in splits]

@@ -396,5 +396,6 @@ def test_a_term_vet_that_only_adds_keeps_what_the_floors_admit():
     # a vet that takes "lotion" too adds it beside the floors' "menu"
     lenient = TermImages(lexicon, TermSettings(min_strength=-1.0, vet=_term_vet({"spin_logit": 1.0}, 0.1),
                                                vet_adds=True, floor_settings=floors))
-    assert [s.text for s in lenient.extend(SPUN, [], scores)] == ["menu", "lotion"]
+    # the floors' image keeps the stage's source; the one the vet added says so, for the rewriter's own bar
+    assert [(s.text, s.source) for s in lenient.extend(SPUN, [], scores)] == [("menu", "term"), ("lotion", "term-vet")]
     assert "/vet>=0.1/vet+>=-1/v1/z0@0.5" in lenient.settings.signature

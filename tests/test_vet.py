@@ -140,6 +140,11 @@ def test_term_spans_follow_their_own_vetting_model_where_there_is_one():
     lenient_for_terms = replace(general, vet=replace(model, threshold=1.0).to_config(),
                                 vet_term=replace(model, threshold=0.5).to_config())
     assert set(consistent_choices([flagged, term], lenient_for_terms)) == {(10, 14)}
+    # judging only the spans a term vet added, it leaves the floors' term spans to the general model
+    added_only = replace(lenient_for_terms, vet_term_source="term-vet")
+    assert set(consistent_choices([flagged, term], added_only)) == set()
+    added = _decision(20, "huge", -8.0, {"big": 0.0}, spin=0.95, source="term-vet")
+    assert set(consistent_choices([flagged, term, added], added_only)) == {(20, 24)}
     from repair.rewrite import ModelConfig, Seq2SeqRewriter
 
     rewriter = Seq2SeqRewriter.fresh(ModelConfig(encoder_layers=1, decoder_layers=1), target_texts=["company"])
