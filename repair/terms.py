@@ -93,7 +93,7 @@ class TermSettings:
     quiet_words: int | None = None
     quiet_spin: float = 0.0
     # a logistic model over each image's evidence (``TERM_FEATURES``; ``repair.vet.Vetting``'s config, fitted by
-    # ``scripts/calibrate_term_vet.py``) that admits an image at its threshold, instead of the tagger floors: the
+    # ``scripts/fit_term_vet.py``) that admits an image at its threshold, instead of the tagger floors: the
     # floors judge one figure at a time, while a rare image pair can be trusted where the tagger half agrees and
     # the thesaurus link is strong. None: the floors decide
     vet: dict | None = None
@@ -116,13 +116,12 @@ class TermSettings:
         paper = _with_floor("/paper", self.paper_min_spin) if self.paper_pairs else ""
         association = "" if self.min_association is None else f"/pmi{self.min_association:g}"
         quiet = "" if self.quiet_words is None else f"/quiet<{self.quiet_spin:g}~{self.quiet_words}w"
+        generation = (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}"
+                      f"{corpus}{paper}{association}")
         if self.vet:
             adds = f"/vet+{TermSettings(**self.floor_settings).signature}" if self.vet_adds and self.floor_settings else ""
-            return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}"
-                    f"{corpus}{paper}{association}/vet>={self.vet['threshold']:g}{adds}")
-        return (f">={self.min_strength:g}/v{self.min_votes}/z{self.min_zipf_gain:g}{both}{compounds}{thesaurus}{corpus}{paper}"
-                f"{association}{quiet}"
-                f"@{self.min_spin:g}")
+            return f"{generation}/vet>={self.vet['threshold']:g}{adds}"
+        return f"{generation}{quiet}@{self.min_spin:g}"
 
 
 def _with_floor(source: str, floor: float | None) -> str:

@@ -50,7 +50,9 @@ def _overlaps(span, spans) -> bool:
 
 
 def examples(detector, terms, items):
-    """(rows, labels, clean flags) of every loose image in ``items``, and the shipped stage's counts."""
+    """Every loose image in ``items`` outside the spans of the tagger and the vouch, as (text, image, evidence, kind,
+    words in the text) with kind "gold", "other" (elsewhere in a spun text) or "clean"; and the shipped term stage's
+    counts of the same kinds on the same texts, with the words of spun and of clean texts."""
     from repair.terms import TermImages
 
     shipped = detector.terms
