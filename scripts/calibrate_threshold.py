@@ -41,15 +41,15 @@ def arguments(argv=None):
     return parser.parse_args(argv)
 
 
-def sample(data: Path, split: str, per_domain: int) -> list[tuple[str, object]]:
-    """(domain, pair) for the first ``per_domain`` documents of each domain of ``split``."""
-    taken: dict[str, int] = defaultdict(int)
+def sample(data: Path, split: str, per_domain: int, skip: int = 0) -> list[tuple[str, object]]:
+    """(domain, pair) for the first ``per_domain`` documents of each domain of ``split`` after its first ``skip``."""
+    seen: dict[str, int] = defaultdict(int)
     out = []
     with gzip.open(data / f"{split}.jsonl.gz", "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             record = json.loads(line)
-            if taken[record["domain"]] < per_domain:
-                taken[record["domain"]] += 1
+            seen[record["domain"]] += 1
+            if skip < seen[record["domain"]] <= skip + per_domain:
                 out.append((record["domain"], pair_from_dict(record, str(number))))
     return out
 
@@ -68,11 +68,14 @@ def add_pipeline_arguments(parser) -> None:
 
 
 def sample_specs(specs: list[str], per_domain: int) -> dict[str, list[tuple[str, object]]]:
-    """``sample`` for each ``DATA_DIR/SPLIT[:N]`` (N: documents per domain, else ``per_domain``), by name."""
+    """``sample`` for each ``DATA_DIR/SPLIT[:N[+SKIP]]`` (N: documents per domain, else ``per_domain``; SKIP: the
+    documents per domain passed over first, so that a model can be fitted on others than the calibration reads), by
+    name."""
     samples = {}
     for spec in specs:
         name, _, size = spec.partition(":")
-        samples[name] = sample(Path(name).parent, Path(name).name, int(size) if size else per_domain)
+        size, _, skip = size.partition("+")
+        samples[name] = sample(Path(name).parent, Path(name).name, int(size) if size else per_domain, int(skip or 0))
     return samples
 
 

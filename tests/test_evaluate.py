@@ -469,6 +469,25 @@ def test_the_pipeline_threshold_is_the_best_f05_that_keeps_every_domain_clean(to
     assert "chosen: 0.9 " in capsys.readouterr().out
 
 
+def test_a_sample_spec_can_pass_over_the_documents_a_calibration_reads(tmp_path):
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("calibrate_threshold", REPO / "scripts" / "calibrate_threshold.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    data = tmp_path / "data"
+    data.mkdir()
+    records = [{"domain": domain, "original": f"{domain} text {n}.", "spun": f"{domain} text {n}.", "edits": []}
+               for n in range(5) for domain in ("news", "fiction")]
+    with gzip.open(data / "dev.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write("".join(json.dumps(r) + "\n" for r in records))
+    first = script.sample_specs([f"{data}/dev:2"], per_domain=40)[f"{data}/dev"]
+    rest = script.sample_specs([f"{data}/dev:10+2"], per_domain=40)[f"{data}/dev"]
+    assert [p.original for _, p in first] == ["news text 0.", "fiction text 0.", "news text 1.", "fiction text 1."]
+    assert len(rest) == 6 and not {p.original for _, p in first} & {p.original for _, p in rest}
+
+
 # --------------------------------------------------------------------------- calibrate_decide.py
 
 
