@@ -20,6 +20,9 @@ mean edit F0.5 over the splits no lower than that decision's; among those, the h
 subset of ``repair.vet.FEATURES`` (the model names what it read); ``--hold-to-folder`` holds the fit to the folder's
 own decision (its shipped vetting model) measured in the same run, instead of to the keep margin.
 
+``--fit-splits`` fits on other samples than ``--splits`` measure (``:N+SKIP`` passes over the documents they read),
+so that the threshold is chosen out of sample.
+
 ``--term`` fits ``decide.vet_term`` on the term images' spans alone in the same way; without it ``decide.vet`` judges
 them too, which is the reference.
 
@@ -68,6 +71,8 @@ def arguments(argv=None):
     parser.add_argument("--term", action="store_true",
                         help="fit decide.vet_term on the term images' spans alone, the rest as shipped (without it "
                              "decide.vet judges them too)")
+    parser.add_argument("--fit-splits", nargs="+", default=None,
+                        help="fit on these samples (DATA_DIR/SPLIT[:N[+SKIP]]) instead of --splits, which then only measure")
     parser.add_argument("--features", nargs="+", default=None,
                         help="fit on these of repair.vet.FEATURES only (default: all)")
     parser.add_argument("--json", type=Path, default=Path("runs/calibration-vet.json"))
@@ -150,7 +155,8 @@ def main(argv=None) -> int:
     rewriter.decide = shipped
 
     sources = {UNSURE_SOURCE} if args.unsure else {shipped.vet_term_source} if args.term else None
-    rows, labels, splits = examples(repairer, samples, sources=sources)
+    fit_samples = sample_specs(args.fit_splits, args.per_domain) if args.fit_splits else samples
+    rows, labels, splits = examples(repairer, fit_samples, sources=sources)
     per_split = Counter(splits)
     weights = [len(splits) / (len(per_split) * per_split[s]) for s in splits]
     print(f"{len(rows)} candidates, {sum(labels)} restore their original; by split {dict(per_split)}", flush=True)
@@ -181,6 +187,7 @@ def main(argv=None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"shipped": reference, "model": replace(model, threshold=0.0).to_config(),
                                      "examples": len(rows), "restoring": sum(labels),
+                                     "fitted_on": args.fit_splits or args.splits,
                                      "thresholds": [{"threshold": t, **r} for t, r in results]}, indent=2) + "\n",
                          encoding="utf-8")
 
