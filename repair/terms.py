@@ -102,6 +102,11 @@ class TermSettings:
     # mostly on lone terms gives up
     vet_adds: bool = False
     floor_settings: dict | None = None
+    # the vet judges only texts of at most this many words (None: any): in whole documents the images it adds are
+    # mostly wrong (the tagger has already read the document, and a term image beside a swap it missed is seldom the
+    # original), while in sentences and short paragraphs, where lone terms are, they are mostly right (detector card,
+    # stop 55); a longer text gets the floors' images alone (with ``vet_adds``) or none
+    vet_max_words: int | None = None
 
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
@@ -120,7 +125,8 @@ class TermSettings:
                       f"{corpus}{paper}{association}")
         if self.vet:
             adds = f"/vet+{TermSettings(**self.floor_settings).signature}" if self.vet_adds and self.floor_settings else ""
-            return f"{generation}/vet>={self.vet['threshold']:g}{adds}"
+            short = "" if self.vet_max_words is None else f"~<={self.vet_max_words}w"
+            return f"{generation}/vet>={self.vet['threshold']:g}{short}{adds}"
         return f"{generation}{quiet}@{self.min_spin:g}"
 
 
@@ -223,6 +229,10 @@ class TermImages:
                     yield image, strength, source
                     break
 
+    def _vets(self, scores: Sequence) -> bool:
+        """Whether the vet judges a text of these word ``scores`` (``vet_max_words``)."""
+        return self.settings.vet_max_words is None or len(scores) <= self.settings.vet_max_words
+
     def quiet(self, scores: Sequence) -> bool:
         """Whether the tagger's word ``scores`` say that the whole text is clean (``quiet_words``, ``quiet_spin``)."""
         if self.settings.quiet_words is None or len(scores) < max(self.settings.quiet_words, 1):
@@ -263,7 +273,7 @@ class TermImages:
         if self.floors is not None:
             spans = self.floors.extend(text, spans, scores)
         added = []
-        if self.quiet(scores):
+        if self.quiet(scores) or (self.vet is not None and not self._vets(scores)):
             return list(spans)
         for found in self.images(text):
             inside = [w.spin for w in scores if found.start <= w.start < found.end]

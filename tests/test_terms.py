@@ -399,3 +399,19 @@ def test_a_term_vet_that_only_adds_keeps_what_the_floors_admit():
     # the floors' image keeps the stage's source; the one the vet added says so, for the rewriter's own bar
     assert [(s.text, s.source) for s in lenient.extend(SPUN, [], scores)] == [("menu", "term"), ("lotion", "term-vet")]
     assert "/vet>=0.1/vet+>=-1/v1/z0@0.5" in lenient.settings.signature
+
+
+def test_a_term_vet_judges_only_texts_up_to_its_word_limit():
+    lexicon = Lexicon.load(LEXICON)
+    floors = {"min_strength": -1.0, "min_spin": 0.5}
+    scores = _scores_for(SPUN, lambda w: 0.7 if w == "menu" else 0.2 if w == "lotion" else 0.001)
+    lenient = _term_vet({"spin_logit": 1.0}, 0.1)
+
+    def stage(limit):
+        return TermImages(lexicon, TermSettings(min_strength=-1.0, vet=lenient, vet_adds=True, floor_settings=floors,
+                                                vet_max_words=limit))
+
+    assert [s.text for s in stage(len(scores)).extend(SPUN, [], scores)] == ["menu", "lotion"]
+    # one word longer than the limit: the floors' image alone, as in a whole document
+    assert [(s.text, s.source) for s in stage(len(scores) - 1).extend(SPUN, [], scores)] == [("menu", "term")]
+    assert f"/vet>=0.1~<={len(scores) - 1}w/vet+" in stage(len(scores) - 1).settings.signature
