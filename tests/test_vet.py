@@ -125,7 +125,6 @@ def test_signature_names_the_vetting_threshold():
     assert rewriter.signature_settings == {"vet": ">=0.3"}
 
 
-
 def test_term_spans_follow_their_own_vetting_model_where_there_is_one():
     """A lone spun term needs a clearer win than a word of a document spun throughout: with ``vet_term`` the term
     images' spans are judged by it alone; without it the general model judges them as before."""
