@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+# --verify: what the causal LM re-reads (``repair.verify.VERIFY_MODES``; here so that the CLI stays light)
+VERIFY_CHOICES = ("none", "lm", "terms")
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -84,7 +87,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "markup": _choice("auto", "plain", "markdown", "latex", "html"),
     "ignore-words": _strings,
     "rerank": _choice("none", "lm"),
-    "verify": _choice("none", "lm"),
+    "verify": _choice(*VERIFY_CHOICES),
 }
 
 

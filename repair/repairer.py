@@ -24,6 +24,8 @@ DEFAULT_THRESHOLD = 0.5
 # folders tried in order inside a model dir for each role; the lexicon baseline is the fallback
 DETECTOR_FOLDERS = ("detector", "lexicon")
 REWRITER_FOLDERS = ("rewriter", "lexicon")
+# the causal LM every --verify mode reads with (a --rerank name)
+VERIFIER_LM = "lm"
 
 
 def _first_model_folder(model_dir: Path, names: Sequence[str]) -> Path:
@@ -91,12 +93,17 @@ class Repairer:
             threshold = read_component_config(detector_folder).get("threshold", DEFAULT_THRESHOLD)
         detector_obj = load_component(detector_folder)
         rewriter_obj = load_component(rewriter_folder)
+        rerank_settings = None
         if verify and verify != "none":
             detector_obj = _with_verifier(detector_obj, verify)
-            # the LM that admitted a span also judges its restoration (it suggests what stood there)
-            rerank = verify if not rerank or rerank == "none" else rerank
+            if not rerank or rerank == "none":
+                # the LM that admitted a span also judges its restoration (it suggests what stood there); where it
+                # read only term images, only their spans
+                rerank = VERIFIER_LM
+                if not detector_obj.settings.read_unsure:
+                    rerank_settings = _terms_only_rerank()
         if rerank and rerank != "none":
-            rewriter_obj, reranker_name = _with_reranker(rewriter_obj, rerank)
+            rewriter_obj, reranker_name = _with_reranker(rewriter_obj, rerank, rerank_settings)
             settings["settings"] = {**settings.get("settings", {}), "rerank": reranker_name}
         # both stages read the shared lexicon's tables, so its version is part of what made a result
         lexicons = {_lexicon_folder(c) for c in (detector_obj, rewriter_obj)} - {None, detector_folder.resolve(),
@@ -191,25 +198,36 @@ def _detector_scored(edits: Sequence[Edit], spans: Sequence[Span]) -> list[Edit]
     return scored
 
 
-def _with_reranker(rewriter, name: str):
-    """The rewriter re-scored by reranker ``name``, and the reranker's name for the signature."""
+def _terms_only_rerank():
+    """Reranking for ``--verify terms``: the term images the LM admitted, from their own candidates (no reserve)."""
+    from .rerank import RerankSettings
+    from .terms import LM_SOURCE
+
+    return RerankSettings(sources=(LM_SOURCE,), pool_candidates=0)
+
+
+def _with_reranker(rewriter, name: str, settings=None):
+    """The rewriter re-scored by reranker ``name`` (``settings``: ``RerankSettings``), and the reranker's name for the
+    signature."""
     if not callable(getattr(rewriter, "with_reranker", None)):
         raise ComponentError(f"--rerank {name} needs a rewriter that scores candidates (the seq2seq rewriter)")
     from .rerank import load_reranker
 
     scorer = load_reranker(name)
-    reranked = rewriter.with_reranker(scorer)
+    reranked = rewriter.with_reranker(scorer, settings)
     return reranked, f"{scorer.name}/{reranked.reranker[1].signature}"
 
 
 def _with_verifier(detector, name: str):
-    """The detector with a causal LM re-reading its unsure words (``repair.verify``)."""
+    """The detector with a causal LM re-reading its unsure words or term images (``repair.verify``)."""
     if not callable(getattr(detector, "word_scores_many", None)):
         raise ComponentError(f"--verify {name} needs the tagger detector (per-word scores)")
     from .rerank import load_reranker
-    from .verify import LMVerifiedDetector
+    from .verify import VERIFY_MODES, LMVerifiedDetector
 
-    return LMVerifiedDetector(detector, load_reranker(name))
+    if name not in VERIFY_MODES:
+        raise ComponentError(f"unknown --verify {name!r} (choose from none, {', '.join(VERIFY_MODES)})")
+    return LMVerifiedDetector(detector, load_reranker(VERIFIER_LM), VERIFY_MODES[name])
 
 
 def mask(text: str, skip: Sequence[tuple[int, int]]) -> str:

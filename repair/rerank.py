@@ -40,6 +40,9 @@ class RerankSettings:
     # precision 0.380 -> 0.439 (rewriter card)
     pool_candidates: int = 100
     first_piece_candidates: int = 10
+    # the spans (``Span.source``) whose candidates are re-scored (None: all): ``--verify terms`` has the LM judge only
+    # the term images it admitted, so every other span is decided as without the LM, at the rewriter's speed
+    sources: tuple[str, ...] | None = None
 
     @property
     def draws_reserve(self) -> bool:
@@ -51,7 +54,12 @@ class RerankSettings:
         own = f"top{self.candidates}"
         if self.draws_reserve:
             own += f"+{self.first_piece_candidates}of{self.pool_candidates}"
+        if self.sources is not None:
+            own += f"~{','.join(self.sources)}"
         return own if self.weight == 1.0 else f"{own}x{self.weight:g}"
+
+    def reads(self, decision) -> bool:
+        return self.sources is None or decision.span.source in self.sources
 
 
 def lm_folder() -> Path:
@@ -298,6 +306,9 @@ def rerank(text: str, decisions: Sequence, scorer: CausalLMScorer, settings: Rer
     variants: list[str] = []
     plans = []
     for decision in decisions:
+        if not settings.reads(decision):
+            plans.append((decision, None, 0, 0))
+            continue
         span = decision.span
         a = next((s for s, e in bounds if s <= span.start < e), span.start)
         b = next((e for s, e in bounds if s < span.end <= e), span.end)
@@ -307,9 +318,12 @@ def rerank(text: str, decisions: Sequence, scorer: CausalLMScorer, settings: Rer
         sentences = [text[a:b]] + [text[a:span.start] + match_case(spun, c.text) + text[span.end:b] for c in top]
         plans.append((decision, top, len(variants), len(sentences)))
         variants += sentences
-    scores = scorer.logprobs(variants)
+    scores = scorer.logprobs(variants) if variants else []
     out = []
     for decision, top, first, count in plans:
+        if top is None:
+            out.append(decision)
+            continue
         keep_lp = scores[first]
         moved = []
         for c, lp in zip(top, scores[first + 1:first + count]):

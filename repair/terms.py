@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from .edits import Span, overlaps_any
@@ -35,7 +35,9 @@ SOURCE = "term"  # Span.source of what this stage finds
 # Span.source of an image a term vet adds to the floors' (``TermSettings.vet_adds``): the rewriter may hold such spans to
 # a bar of their own (``DecideConfig.vet_term_source``) and leave the floors' to its general vetting model
 ADDED_SOURCE = "term-vet"
-SOURCES = (SOURCE, ADDED_SOURCE)
+# Span.source of an image the causal LM admitted (``repair.verify``, ``--verify terms``)
+LM_SOURCE = "term-lm"
+SOURCES = (SOURCE, ADDED_SOURCE, LM_SOURCE)
 OPENERS = " \t\"“("
 ZIPF_PER_BILLION = 9  # zipf - 9 = log10 of a word's probability
 # how a corpus pair's two conditional probabilities make one strength (TermSettings.corpus_pairs)
@@ -43,6 +45,11 @@ CORPUS_STRENGTH = {"forward": lambda both: both[0], "either": max}
 # the sources that can make an image strong enough, the most trusted first (TermImage.vouched_by)
 VOUCHERS = ("tables", "corpus", "paper", "thesaurus")
 # the evidence a term vet (``TermSettings.vet``) weighs for each image, in ``TermImages.features`` order
+# the generation settings under which a judge of all the evidence (a term vet, the LM of ``--verify``) looks for
+# images: weaker pairs, images rarer than the written word, both words replaced, no association test, texts that read
+# clean as a whole too; the floors' job is left to the judge
+LOOSE_GENERATION = {"min_strength": -2.5, "min_zipf_gain": -3.0, "min_association": None, "both_min_strength": -2.0,
+                    "quiet_words": None}
 TERM_FEATURES = (
     "strength", "association", "votes", "zipf_gain", "zipf", "spin_logit", "other_spin_logit", "mean_spin",
     "log_words", "both", "compound", *(f"vouch_{source}" for source in VOUCHERS), "spin_logit_if_both",
@@ -111,6 +118,10 @@ class TermSettings:
     @classmethod
     def from_config(cls, config: dict | None) -> "TermSettings | None":
         return cls(**config) if config else None
+
+    def loose(self) -> "TermSettings":
+        """These settings' sources under ``LOOSE_GENERATION``, with no vet and no floors of their own."""
+        return replace(self, **LOOSE_GENERATION, vet=None, vet_adds=False, floor_settings=None)
 
     @property
     def signature(self) -> str:

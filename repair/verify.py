@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .edits import Span, best_without_overlaps, match_case, overlaps_any, partition_unsure
+from .rewrite import sentence_bounds
+from .terms import LM_SOURCE
+from .terms import SOURCES as TERM_SOURCES
 
 PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
 NON_SPACE = re.compile(r"\S+")  # a word with its punctuation, for counting context
@@ -49,6 +52,17 @@ class VerifySettings:
     # showed no clean damage, but whole held-out pairs lost precision (detector card, stop 22)
     pair_floor: float | None = None
     pair_floor_gain: float = 12.0
+    # term images the tagger floors left out (``repair.terms``, under ``TermSettings.loose``: any strength, rarer
+    # images, both words) are read too, each with its image in place, and admitted at this gain (None: not read).
+    # The tables only propose ("profound learning" -> "deep learning", but also "huge quantities" -> "large
+    # quantities"); the LM in context tells a mangled term from a plain word that has a commoner synonym
+    term_gain: float | None = None
+    # ... in texts of at most this many words (None: any): in a document the tagger has read the whole text, and an
+    # image beside a swap it missed is seldom the original (the term vet's lesson, detector card stop 55)
+    term_max_words: int | None = 80
+    # whether the words the tagger was unsure of are read (False: only the term images, ``--verify terms``: a few
+    # LM passes per short text instead of several per unsure word)
+    read_unsure: bool = True
 
     @property
     def pair_floor_on(self) -> bool:
@@ -56,10 +70,26 @@ class VerifySettings:
 
     @property
     def signature(self) -> str:
-        own = f"{self.min_gain:g}@{self.floor:g}"
-        if self.pair_floor_on:
-            own += f"/{self.pair_floor:g}>={self.pair_floor_gain:g}"
-        return own if self.candidates == "neighbours" else f"{own}~{self.candidates}"
+        """What the signature says after the LM's name: ``>=GAIN@FLOOR`` for unsure words, ``/terms>=GAIN`` for images."""
+        own = ""
+        if self.read_unsure:
+            own = f">={self.min_gain:g}@{self.floor:g}"
+            if self.pair_floor_on:
+                own += f"/{self.pair_floor:g}>={self.pair_floor_gain:g}"
+            if self.candidates != "neighbours":
+                own += f"~{self.candidates}"
+        if self.term_gain is not None:
+            short = "" if self.term_max_words is None else f"~<={self.term_max_words}w"
+            own += f"/terms>={self.term_gain:g}{short}"
+        return own
+
+
+# --verify NAME -> what the LM reads: "lm" every word the tagger was unsure of (and the term images), "terms" only
+# the term images the tagger floors left out (fast enough for short texts at any scale)
+VERIFY_MODES = {
+    "lm": VerifySettings(),
+    "terms": VerifySettings(read_unsure=False, term_gain=10.0),
+}
 
 
 @dataclass(frozen=True)
@@ -83,17 +113,28 @@ class LMVerifiedDetector:
         self.settings = settings or VerifySettings()
         self.name = detector.name
         self.lexicon = detector.features.lexicon
+        terms = getattr(detector, "terms", None)
+        self.term_images = None
+        if self.settings.term_gain is not None and terms is not None:
+            from .terms import TermImages
+
+            self.term_images = TermImages(terms.lexicon, terms.settings.loose())
 
     @property
     def signature_settings(self) -> dict[str, str]:
         own = dict(getattr(self.detector, "signature_settings", {}))
-        own["verify"] = f"{self.scorer.name}>={self.settings.signature}"
+        own["verify"] = f"{self.scorer.name}{self.settings.signature}"
         return own
 
     def detect(self, text: str, threshold: float) -> list[Span]:
         scores = self.detector.word_scores_many([text])[0]
         # the LM reads around what the tagger flagged; the detector's unsure spans stay only where it admits nothing
         spans, unsure = partition_unsure(self.detector.spans(text, scores, threshold))
+        # the LM judges every term image, the floors' too: one it admits is restored with the LM's help
+        judged = self.term_spans(text, scores, [s for s in spans if s.source not in TERM_SOURCES] + unsure)
+        spans = sorted([s for s in spans if not overlaps_any(s, judged)] + judged, key=lambda s: s.start)
+        if not self.settings.read_unsure:
+            return sorted(spans + unsure, key=lambda s: s.start)
         stretches = self.unsure_stretches(text, scores, spans)
         readings = _pairs_that_need_both(self.read(text, stretches, self.settings.originals), self.settings.pair_margin)
         admitted = _without_overlaps([r for r in readings if r.gain >= self.min_gain_for(r, scores)])
@@ -103,6 +144,31 @@ class LMVerifiedDetector:
         suggestions = self.read(text, again, self.settings.suggest_from)
         joined = _joined(text, _without_overlaps(suggestions), scores, self.settings.suggestions)
         return sorted(spans + joined + [s for s in unsure if not overlaps_any(s, joined)], key=lambda s: s.start)
+
+    def term_spans(self, text: str, scores: Sequence, taken: Sequence[Span]) -> list[Span]:
+        """A span for each term image outside ``taken`` that the LM reads ``term_gain`` better with the image in place,
+        in text order as ``TermImages.extend`` takes them; the image is its suggestion and its score the tagger's."""
+        settings = self.settings
+        if self.term_images is None or (settings.term_max_words is not None and len(scores) > settings.term_max_words):
+            return []
+        found = [image for image in self.term_images.images(text) if not overlaps_any(image, taken)]
+        if not found:
+            return []
+        bounds = sentence_bounds(text) or [(0, len(text))]
+        variants = []
+        for image in found:
+            lo, hi = _window(text, bounds, image.start, image.end, settings.context_words)
+            variants += [text[lo:hi], text[lo:image.start] + _in_place(text[image.start:image.end], image.image)
+                         + text[image.end:hi]]
+        logprobs = self.scorer.logprobs(variants)
+        admitted: list[Span] = []
+        for k, image in enumerate(found):
+            if logprobs[2 * k + 1] - logprobs[2 * k] < settings.term_gain or overlaps_any(image, admitted):
+                continue
+            spins = [w.spin for w in scores if image.start <= w.start < image.end]
+            admitted.append(Span(image.start, image.end, text[image.start:image.end], round(max(spins, default=0.0), 4),
+                                 LM_SOURCE, (image.image,)))
+        return admitted
 
     def min_gain_for(self, reading: Reading, scores: Sequence) -> float:
         """The gain ``reading`` needs: more where it holds a word read only for the pair floor."""
@@ -139,14 +205,11 @@ class LMVerifiedDetector:
     def read(self, text: str, stretches: Sequence[Sequence], per_stretch: int) -> list[Reading]:
         """LM gain of each stretch (one word, or adjacent words swapped together) with its
         ``per_stretch`` best candidates in place."""
-        from .rewrite import sentence_bounds
-
         bounds = sentence_bounds(text) or [(0, len(text))]
         plans, variants = [], []
         for stretch in stretches:
             a, b = stretch[0].start, stretch[-1].end
-            lo, hi = next(((s, e) for s, e in bounds if s <= a < e), (0, len(text)))
-            lo, hi = _around(text, lo, hi, a, b, self.settings.context_words)
+            lo, hi = _window(text, bounds, a, b, self.settings.context_words)
             gaps = [text[x.end:y.start] for x, y in zip(stretch, stretch[1:])] + [""]
             texts = ["".join(match_case(text[w.start:w.end], c) + g for w, c, g in zip(stretch, combo, gaps))
                      for combo in self._options(text, stretch, per_stretch)]
@@ -188,6 +251,19 @@ def _word_before(text: str, at: int) -> str | None:
 def _word_after(text: str, at: int) -> str | None:
     found = PLAIN_WORD.findall(text[at:at + 40])
     return found[0] if found else None
+
+
+def _window(text: str, bounds: Sequence[tuple[int, int]], a: int, b: int, words: int) -> tuple[int, int]:
+    """What the LM reads for ``text[a:b]``: its sentence (of ``bounds``), ``words`` words either side at most."""
+    lo, hi = next(((s, e) for s, e in bounds if s <= a < e), (0, len(text)))
+    return _around(text, lo, hi, a, b, words)
+
+
+def _in_place(written: str, image: str) -> str:
+    """``image`` spelled as ``written`` is (its case, word by word where both are two words)."""
+    if " " in image and len(written.split()) == len(image.split()):
+        return " ".join(match_case(w, i) for w, i in zip(written.split(), image.split()))
+    return match_case(written, image)
 
 
 def _around(text: str, lo: int, hi: int, a: int, b: int, words: int) -> tuple[int, int]:

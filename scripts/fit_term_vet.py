@@ -29,10 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calibrate_threshold import sample_specs  # noqa: E402
 
-# the loose generation settings: the floors' job is left to the model
-LOOSE = {"min_strength": -2.5, "min_zipf_gain": -3.0, "min_association": None, "both_min_strength": -2.0,
-         "quiet_words": None}
-
 
 def arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -115,7 +111,7 @@ def main(argv=None) -> int:
     if detector.terms is None:
         print("fit_term_vet: the detector has no term_images settings to start from", file=sys.stderr)
         return 2
-    terms = replace(detector.terms.settings, **LOOSE, vet=None)
+    terms = detector.terms.settings.loose()
     samples = sample_specs(args.splits, args.per_domain)
     per_split = {}
     for split, items in samples.items():

