@@ -88,7 +88,7 @@ class VerifySettings:
 # the term images the tagger floors left out (fast enough for short texts at any scale)
 VERIFY_MODES = {
     "lm": VerifySettings(),
-    "terms": VerifySettings(read_unsure=False, term_gain=10.0),
+    "terms": VerifySettings(read_unsure=False, term_gain=15.0),
 }
 
 

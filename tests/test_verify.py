@@ -267,8 +267,8 @@ def test_the_signature_names_what_the_lm_reads():
     from repair.config import VERIFY_CHOICES
     from repair.verify import VERIFY_MODES
 
-    terms_only, _ = terms_verified({}, [], term_gain=10.0)
-    assert terms_only.signature_settings["verify"] == "phrase-counter/terms>=10~<=80w"
+    terms_only, _ = terms_verified({}, [], term_gain=15.0)
+    assert terms_only.signature_settings["verify"] == "phrase-counter/terms>=15~<=80w"
     both, _ = verified({}, [], VerifySettings(min_gain=4.0, term_gain=10.0, term_max_words=None))
     assert both.signature_settings["verify"] == "phrase-counter>=4@0.05/terms>=10"
     assert VERIFY_CHOICES == ("none", *VERIFY_MODES)
@@ -279,3 +279,22 @@ def test_verify_terms_needs_a_detector_with_word_scores(toy_model_dir):
 
     with pytest.raises(ComponentError, match="--verify terms needs the tagger"):
         Repairer.from_pretrained(toy_model_dir, verify="terms")
+
+
+def test_the_calibration_takes_a_gain_only_where_every_split_keeps_its_precision_and_clean_text_its_limit():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from calibrate_verify_terms import qualifies
+
+    def row(precisions, clean):
+        return {"splits": {f"s{k}": {"f0.5": 0.3, "precision": p} for k, p in enumerate(precisions)},
+                "clean_per_1k": {"fiction": clean}}
+
+    reference = row([0.70, 0.60], 1.0)
+    assert qualifies(row([0.71, 0.60], 1.9), reference, limit=2.0, slack=0.0)
+    assert not qualifies(row([0.69, 0.90], 1.0), reference, limit=2.0, slack=0.0)  # one split lost precision
+    assert qualifies(row([0.69, 0.90], 1.0), reference, limit=2.0, slack=0.02)
+    assert not qualifies(row([0.80, 0.80], 2.5), reference, limit=2.0, slack=0.0)  # too much clean text changed
+    assert qualifies(row([None, 0.6], 1.0), row([None, 0.6], 1.0), limit=2.0, slack=0.0)  # no edits on either side
