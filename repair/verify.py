@@ -149,7 +149,21 @@ class LMVerifiedDetector:
         """A span for each term image outside ``taken`` that the LM reads ``term_gain`` better with the image in place,
         in text order as ``TermImages.extend`` takes them; the image is its suggestion and its score the tagger's."""
         settings = self.settings
-        if self.term_images is None or (settings.term_max_words is not None and len(scores) > settings.term_max_words):
+        if settings.term_max_words is not None and len(scores) > settings.term_max_words:
+            return []
+        admitted: list[Span] = []
+        for image, gain in self.term_gains(text, taken):
+            if gain < settings.term_gain or overlaps_any(image, admitted):
+                continue
+            spins = [w.spin for w in scores if image.start <= w.start < image.end]
+            admitted.append(Span(image.start, image.end, text[image.start:image.end], round(max(spins, default=0.0), 4),
+                                 LM_SOURCE, (image.image,)))
+        return admitted
+
+    def term_gains(self, text: str, taken: Sequence[Span] = ()) -> list[tuple]:
+        """(TermImage, LM gain) for each term image outside ``taken``: log P of its sentence (``context_words`` either
+        side) with the image in place, less as written."""
+        if self.term_images is None:
             return []
         found = [image for image in self.term_images.images(text) if not overlaps_any(image, taken)]
         if not found:
@@ -157,18 +171,11 @@ class LMVerifiedDetector:
         bounds = sentence_bounds(text) or [(0, len(text))]
         variants = []
         for image in found:
-            lo, hi = _window(text, bounds, image.start, image.end, settings.context_words)
+            lo, hi = _window(text, bounds, image.start, image.end, self.settings.context_words)
             variants += [text[lo:hi], text[lo:image.start] + _in_place(text[image.start:image.end], image.image)
                          + text[image.end:hi]]
         logprobs = self.scorer.logprobs(variants)
-        admitted: list[Span] = []
-        for k, image in enumerate(found):
-            if logprobs[2 * k + 1] - logprobs[2 * k] < settings.term_gain or overlaps_any(image, admitted):
-                continue
-            spins = [w.spin for w in scores if image.start <= w.start < image.end]
-            admitted.append(Span(image.start, image.end, text[image.start:image.end], round(max(spins, default=0.0), 4),
-                                 LM_SOURCE, (image.image,)))
-        return admitted
+        return [(image, logprobs[2 * k + 1] - logprobs[2 * k]) for k, image in enumerate(found)]
 
     def min_gain_for(self, reading: Reading, scores: Sequence) -> float:
         """The gain ``reading`` needs: more where it holds a word read only for the pair floor."""
