@@ -23,17 +23,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calibrate_threshold import measure, sample_specs  # noqa: E402
+from calibrate_threshold import add_pipeline_arguments, measure, sample_specs  # noqa: E402
 
 
 def arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--splits", nargs="+", required=True, help="DATA_DIR/SPLIT[:N[+SKIP]] (N: texts per domain)")
-    parser.add_argument("--per-domain", type=int, default=40)
-    parser.add_argument("--model-dir", type=Path, default=None)
+    add_pipeline_arguments(parser)  # --splits (give the term splits), --per-domain, --limit, --model-dir
     parser.add_argument("--gains", nargs="+", type=float, default=[6.0, 8.0, 10.0, 12.0, 15.0])
     parser.add_argument("--max-words", type=int, default=None, help="term_max_words (default: the mode's own)")
-    parser.add_argument("--limit", type=float, default=2.0, help="clean words changed per 1,000 a domain may reach")
     parser.add_argument("--slack", type=float, default=0.0, help="edit precision a split may lose")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
