@@ -115,7 +115,7 @@ class LMVerifiedDetector:
         self.lexicon = detector.features.lexicon
         terms = getattr(detector, "terms", None)
         self.term_images = None
-        if self.settings.term_gain is not None and terms is not None:
+        if terms is not None:  # read only while ``term_gain`` is set
             from .terms import TermImages
 
             self.term_images = TermImages(terms.lexicon, terms.settings.loose())
@@ -149,7 +149,7 @@ class LMVerifiedDetector:
         """A span for each term image outside ``taken`` that the LM reads ``term_gain`` better with the image in place,
         in text order as ``TermImages.extend`` takes them; the image is its suggestion and its score the tagger's."""
         settings = self.settings
-        if settings.term_max_words is not None and len(scores) > settings.term_max_words:
+        if settings.term_gain is None or (settings.term_max_words is not None and len(scores) > settings.term_max_words):
             return []
         admitted: list[Span] = []
         for image, gain in self.term_gains(text, taken):

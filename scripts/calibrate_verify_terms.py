@@ -31,6 +31,8 @@ def arguments(argv=None):
     add_pipeline_arguments(parser)  # --splits (give the term splits), --per-domain, --limit, --model-dir
     parser.add_argument("--gains", nargs="+", type=float, default=[6.0, 8.0, 10.0, 12.0, 15.0])
     parser.add_argument("--max-words", type=int, default=None, help="term_max_words (default: the mode's own)")
+    parser.add_argument("--mode", choices=["terms", "lm"], default="terms",
+                        help="the --verify mode whose term reading is calibrated; the reference is that mode without it")
     parser.add_argument("--slack", type=float, default=0.0, help="edit precision a split may lose")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
@@ -57,10 +59,13 @@ def main(argv=None) -> int:
     from repair.repairer import Repairer
 
     samples = sample_specs(args.splits, args.per_domain)
-    reference = measure(Repairer.from_pretrained(args.model_dir), samples)
-    print(_line("without the LM", reference), flush=True)
-    repairer = Repairer.from_pretrained(args.model_dir, verify="terms")
+    repairer = Repairer.from_pretrained(args.model_dir, verify=args.mode)
     verifier = repairer.detector
+    # the mode without its term reading: for "terms" the pipeline without the LM, for "lm" the unsure words alone
+    original, verifier.settings = verifier.settings, replace(verifier.settings, term_gain=None)
+    reference = measure(repairer, samples)
+    verifier.settings = original
+    print(_line(f"--verify {args.mode} without term images", reference), flush=True)
     rows = {}
     for gain in sorted(args.gains):
         changes = {"term_gain": gain} if args.max_words is None else {"term_gain": gain, "term_max_words": args.max_words}
@@ -72,7 +77,7 @@ def main(argv=None) -> int:
     if chosen is None:
         print("no gain keeps every split's precision and every domain's clean text within the limits")
     else:
-        print(f"chosen: {chosen:g} (mean F0.5 {mean_f05(rows[chosen]):.4f} against {mean_f05(reference):.4f} without the LM)")
+        print(f"chosen: {chosen:g} (mean F0.5 {mean_f05(rows[chosen]):.4f} against {mean_f05(reference):.4f} without term images)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"without": reference, "gains": {str(g): r for g, r in rows.items()},
