@@ -44,12 +44,12 @@ ZIPF_PER_BILLION = 9  # zipf - 9 = log10 of a word's probability
 CORPUS_STRENGTH = {"forward": lambda both: both[0], "either": max}
 # the sources that can make an image strong enough, the most trusted first (TermImage.vouched_by)
 VOUCHERS = ("tables", "corpus", "paper", "thesaurus")
-# the evidence a term vet (``TermSettings.vet``) weighs for each image, in ``TermImages.features`` order
 # the generation settings under which a judge of all the evidence (a term vet, the LM of ``--verify``) looks for
 # images: weaker pairs, images rarer than the written word, both words replaced, no association test, texts that read
 # clean as a whole too; the floors' job is left to the judge
 LOOSE_GENERATION = {"min_strength": -2.5, "min_zipf_gain": -3.0, "min_association": None, "both_min_strength": -2.0,
                     "quiet_words": None}
+# the evidence a term vet (``TermSettings.vet``) weighs for each image, in ``TermImages.features`` order
 TERM_FEATURES = (
     "strength", "association", "votes", "zipf_gain", "zipf", "spin_logit", "other_spin_logit", "mean_spin",
     "log_words", "both", "compound", *(f"vouch_{source}" for source in VOUCHERS), "spin_logit_if_both",

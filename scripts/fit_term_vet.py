@@ -45,6 +45,31 @@ def _overlaps(span, spans) -> bool:
     return any(span.start < end and start < span.end for start, end in spans)
 
 
+def scored_texts(detector, items):
+    """(text, gold, word scores, base spans) for each spun text of ``items`` and its clean original: gold is the
+    spinner's (start, end) ranges, None for a clean text; the base spans are the detector's without the term stage
+    (the tagger's and the vouch's)."""
+    texts, golds = [], []
+    for _, pair in items:
+        texts.append(pair.spun)
+        golds.append([(e.start, e.end) for e in pair.edits])
+        texts.append(pair.original)
+        golds.append(None)  # clean
+    shipped = detector.terms
+    for text, gold, words in zip(texts, golds, detector.word_scores_many(texts)):
+        detector.terms = None
+        try:
+            base = detector.spans(text, words, detector.config.get("threshold", 0.5))
+        finally:
+            detector.terms = shipped
+        yield text, gold, words, base
+
+
+def kind_of(span, gold) -> str:
+    """Where ``span`` lies: "clean" (a clean text), "gold" (on a swapped word) or "other" (elsewhere in a spun text)."""
+    return "clean" if gold is None else ("gold" if _overlaps(span, gold) else "other")
+
+
 def examples(detector, terms, items):
     """Every loose image in ``items`` outside the spans of the tagger and the vouch, as (text, image, evidence, kind,
     words in the text) with kind "gold", "other" (elsewhere in a spun text) or "clean"; and the shipped term stage's
@@ -53,30 +78,17 @@ def examples(detector, terms, items):
 
     shipped = detector.terms
     loose = TermImages(shipped.lexicon, terms)
-    texts, golds = [], []
-    for _, pair in items:
-        texts.append(pair.spun)
-        golds.append([(e.start, e.end) for e in pair.edits])
-        texts.append(pair.original)
-        golds.append(None)  # clean
-    scores = detector.word_scores_many(texts)
     found, reference = [], Counter()
-    for text, gold, words in zip(texts, golds, scores):
-        detector.terms = None
-        try:
-            base = detector.spans(text, words, detector.config.get("threshold", 0.5))
-        finally:
-            detector.terms = shipped
+    for text, gold, words, base in scored_texts(detector, items):
         clean = gold is None
         reference["clean_words" if clean else "spun_words"] += len(words)
         for span in shipped.extend(text, base, words):
             if span.source == "term":
-                reference["clean" if clean else ("gold" if _overlaps(span, gold) else "other")] += 1
+                reference[kind_of(span, gold)] += 1
         for image in loose.images(text):
             if _overlaps(image, [(s.start, s.end) for s in base]):
                 continue
-            kind = "clean" if clean else ("gold" if _overlaps(image, gold) else "other")
-            found.append((text, image, loose.features(text, image, words), kind, len(words)))
+            found.append((text, image, loose.features(text, image, words), kind_of(image, gold), len(words)))
     return found, reference
 
 

@@ -1,7 +1,7 @@
 """How well the causal LM tells a mangled term from a plain word: every loose term image on dev samples, with its gain.
 
 The shipped detector scores each sampled text (spun texts and their clean originals); term images are looked for under
-``TermSettings.loose`` outside the spans of the tagger and the lexicon vouch (``fit_term_vet.examples``), and the LM reads
+``TermSettings.loose`` outside the spans of the tagger and the lexicon vouch (``fit_term_vet.scored_texts``), and the LM reads
 each one's sentence (10 words either side) as written and with the image in place, as ``--verify terms`` does. Printed per
 split and minimum gain: the images the shipped floors admit, and those the floors plus the LM's would, as images on a
 swapped word (g), elsewhere in a spun text (o) and in clean text (c, and per 1,000 clean words), in texts of up to
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calibrate_threshold import sample_specs  # noqa: E402
-from fit_term_vet import examples  # noqa: E402
+from fit_term_vet import kind_of, scored_texts  # noqa: E402
 
 
 def arguments(argv=None):
@@ -53,32 +53,22 @@ def counted(rows, rule) -> Counter:
 def main(argv=None) -> int:
     args = arguments(argv)
     from repair.components import default_model_dir, load_component
+    from repair.edits import overlaps_any
     from repair.rerank import load_reranker
     from repair.verify import LMVerifiedDetector, VerifySettings
 
     detector = load_component(Path(args.model_dir or default_model_dir()) / "detector")
-    verifier = LMVerifiedDetector(detector, load_reranker("lm"),
-                                  VerifySettings(read_unsure=False, term_gain=-1e9, term_max_words=None))
+    verifier = LMVerifiedDetector(detector, load_reranker("lm"), VerifySettings(read_unsure=False))
     shipped = detector.terms
-    threshold = detector.config.get("threshold", 0.5)
     for split, items in sample_specs(args.splits, args.per_domain).items():
-        found, reference = examples(detector, shipped.settings.loose(), items)
-        rows = []
-        for text in dict.fromkeys(f[0] for f in found):
-            scores = detector.word_scores_many([text])[0]
-            floors = [s for s in detector.spans(text, scores, threshold) if s.source == "term"]
-            detector.terms = None
-            try:
-                base = detector.spans(text, scores, threshold)
-            finally:
-                detector.terms = shipped
-            gains = verifier.term_gains(text, base)
-            kinds = {(f[1].start, f[1].end): f[3] for f in found if f[0] == text}
-            for image, gain in gains:
-                rows.append({"text": text, "start": image.start, "end": image.end, "gain": gain, "words": len(scores),
-                             "kind": kinds.get((image.start, image.end), "clean"),
-                             "floors": any(image.start < s.end and s.start < image.end for s in floors)})
-        clean_words = max(reference["clean_words"], 1)
+        rows, words_in_clean = [], 0
+        for text, gold, words, base in scored_texts(detector, items):
+            words_in_clean += len(words) if gold is None else 0
+            floors = [s for s in shipped.extend(text, base, words) if s.source == "term"]
+            for image, gain in verifier.term_gains(text, base):
+                rows.append({"text": text, "start": image.start, "end": image.end, "gain": gain, "words": len(words),
+                             "kind": kind_of(image, gold), "floors": overlaps_any(image, floors)})
+        clean_words = max(words_in_clean, 1)
 
         def line(counts):
             flagged = counts["gold"] + counts["other"] + counts["clean"]
